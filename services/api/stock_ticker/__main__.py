@@ -1,0 +1,39 @@
+"""`python -m stock_ticker`: read the environment, then serve until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Mapping
+
+from stock_ticker.app import create_app
+from stock_ticker.config import ConfigError, load_settings
+from stock_ticker.observability.logging import configure_logging
+from stock_ticker.server import serve
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (it is a pinned dependency on Linux and macOS)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop ships wheels for every platform we test on
+        return None
+    return uvloop.new_event_loop
+
+
+def main(environ: Mapping[str, str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    try:
+        settings = load_settings(os.environ if environ is None else environ)
+    except ConfigError as exc:
+        print(f"stock-ticker: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(serve(create_app(settings), settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

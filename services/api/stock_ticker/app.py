@@ -1,0 +1,66 @@
+"""`create_app(settings)`: the one place that wires config, upstream, service and web together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import aiohttp
+from aiohttp import web
+
+from stock_ticker.config import Settings
+from stock_ticker.observability.metrics import Metrics
+from stock_ticker.service import Quotes
+from stock_ticker.upstream import AlphaVantageClient, PriceProvider, SampleProvider
+from stock_ticker.web.docs import DOCS_PATHS, setup_docs
+from stock_ticker.web.middlewares import envelope, metrics, problem_responses
+from stock_ticker.web.routes import setup_routes
+from stock_ticker.web.state import LIFECYCLE, METRICS, QUOTES, SETTINGS, Lifecycle
+
+log = logging.getLogger(__name__)
+
+ProviderFactory = Callable[[aiohttp.ClientSession], PriceProvider]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    provider_factory: ProviderFactory | None = None,
+    quotes_factory: Callable[[PriceProvider, Settings, Metrics], Quotes] = Quotes,
+) -> web.Application:
+    """Build the application. Nothing touches the network until a request needs data."""
+    registry = Metrics()
+    app = web.Application(
+        middlewares=[envelope(DOCS_PATHS), metrics(registry), problem_responses],
+        client_max_size=1024,  # no route takes a body
+    )
+    app[SETTINGS] = settings
+    app[METRICS] = registry
+    app[LIFECYCLE] = Lifecycle()
+    setup_routes(app, enable_metrics=settings.enable_metrics)
+    setup_docs(app)
+    factory = provider_factory or _default_provider(settings)
+
+    async def quotes_ctx(app: web.Application) -> AsyncIterator[None]:
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=settings.upstream_timeout_seconds, sock_read=None
+        )
+        async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
+            app[QUOTES] = quotes_factory(factory(session), settings, registry)
+            yield
+            await app[QUOTES].close()
+
+    app.cleanup_ctx.append(quotes_ctx)
+    return app
+
+
+def _default_provider(settings: Settings) -> ProviderFactory:
+    if settings.live:
+        return lambda session: AlphaVantageClient(
+            session, settings.stocks_api_host, settings.stocks_api_key
+        )
+    log.warning(
+        "no STOCKS_API_KEY set: serving bundled SYNTHETIC sample data (source=sample); "
+        "set STOCKS_API_KEY to an Alpha Vantage key for live prices"
+    )
+    return lambda session: SampleProvider()

@@ -1,0 +1,178 @@
+"""Settings, read once from the environment. Every error names the variable and its accepted form."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+
+from yarl import URL
+
+SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9.\-]{1,10}")
+MAX_NDAYS = 100
+_TRUE = frozenset({"true", "1", "yes"})
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A variable holds a value the service cannot run with."""
+
+    def __init__(self, variable: str, accepted: str) -> None:
+        super().__init__(f"{variable}: invalid value; expected {accepted}")
+        self.variable = variable
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service reads from its environment, already validated."""
+
+    symbol: str = "MSFT"
+    ndays: int = 7
+    stocks_api_host: str = "https://www.alphavantage.co/"
+    stocks_api_key: str = field(default="", repr=False)
+    log_level: str = "INFO"
+    enable_metrics: bool = False
+    cache_ttl_seconds: float = 3600.0
+    port: int = 8000
+    host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on every interface
+    allowed_symbols: frozenset[str] = frozenset()
+    allow_any_symbol: bool = False
+    upstream_timeout_seconds: float = 10.0
+    upstream_deadline_seconds: float = 20.0
+    upstream_rate_per_second: float = 1.0
+    upstream_daily_budget: int = 25
+    max_stale_seconds: float = 86400.0
+    negative_cache_seconds: float = 300.0
+    refresh_ahead_seconds: float = 0.0
+    cache_max_symbols: int = 256
+    shutdown_drain_seconds: float = 5.0
+    web_concurrency: int = 1
+
+    @property
+    def live(self) -> bool:
+        """True when an API key is set and live upstream data is served."""
+        return bool(self.stocks_api_key)
+
+    def admits(self, symbol: str) -> bool:
+        """Whether `symbol` (upper-case) may be served: SYMBOL always, others by ALLOWED_SYMBOLS."""
+        return symbol == self.symbol or self.allow_any_symbol or symbol in self.allowed_symbols
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build `Settings` from an environment mapping; raise `ConfigError` on the first bad value."""
+
+    def read(name: str, parse: Callable[[str], T], default: T, accepted: str) -> T:
+        raw = environ.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            return parse(raw.strip())
+        except (ValueError, InvalidOperation):
+            raise ConfigError(name, accepted) from None
+
+    allowed_raw = environ.get("ALLOWED_SYMBOLS", "").strip()
+    allowed = read(
+        "ALLOWED_SYMBOLS",
+        _symbol_list,
+        frozenset(),
+        "'*' or a comma-separated list of symbols (1-10 of A-Z, 0-9, '.', '-')",
+    )
+    return Settings(
+        symbol=read("SYMBOL", parse_symbol, "MSFT", "1-10 characters of A-Z, 0-9, '.', '-'"),
+        ndays=read("NDAYS", _int_in(1, MAX_NDAYS), 7, f"an integer from 1 to {MAX_NDAYS}"),
+        stocks_api_host=read(
+            "STOCKS_API_HOST", _http_url, "https://www.alphavantage.co/", "an http(s) URL"
+        ),
+        stocks_api_key=environ.get("STOCKS_API_KEY", "").strip(),
+        log_level=read("LOG_LEVEL", _log_level, "INFO", "one of " + ", ".join(_LOG_LEVELS)),
+        enable_metrics=environ.get("ENABLE_METRICS", "").strip().lower() in _TRUE,
+        cache_ttl_seconds=60
+        * read("API_REFRESH_FREQUENCY_MINUTES", _positive, 60.0, "a positive number of minutes"),
+        port=read("PORT", _int_in(1, 65535), 8000, "an integer from 1 to 65535"),
+        host=read("HOST", str, "0.0.0.0", "an address to listen on"),  # noqa: S104 - see Settings
+        allowed_symbols=allowed,
+        allow_any_symbol=allowed_raw == "*",
+        upstream_timeout_seconds=read(
+            "UPSTREAM_TIMEOUT_SECONDS", _positive, 10.0, "a positive number of seconds"
+        ),
+        upstream_deadline_seconds=read(
+            "UPSTREAM_DEADLINE_SECONDS", _positive, 20.0, "a positive number of seconds"
+        ),
+        upstream_rate_per_second=read(
+            "UPSTREAM_RATE_PER_SECOND", _non_negative, 1.0, "a number >= 0 (0 disables the limit)"
+        ),
+        upstream_daily_budget=read(
+            "UPSTREAM_DAILY_BUDGET",
+            _int_in(0, 10**9),
+            25,
+            "an integer >= 0 (0 disables the limit)",
+        ),
+        max_stale_seconds=read(
+            "MAX_STALE_SECONDS", _non_negative, 86400.0, "a number of seconds >= 0 (0: no stale)"
+        ),
+        negative_cache_seconds=read(
+            "NEGATIVE_CACHE_SECONDS", _non_negative, 300.0, "a number of seconds >= 0"
+        ),
+        refresh_ahead_seconds=read(
+            "REFRESH_AHEAD_SECONDS", _non_negative, 0.0, "a number of seconds >= 0 (0: off)"
+        ),
+        cache_max_symbols=read(
+            "CACHE_MAX_SYMBOLS", _int_in(1, 100_000), 256, "an integer from 1 to 100000"
+        ),
+        shutdown_drain_seconds=read(
+            "SHUTDOWN_DRAIN_SECONDS", _non_negative, 5.0, "a number of seconds >= 0"
+        ),
+        web_concurrency=read("WEB_CONCURRENCY", _int_in(1, 64), 1, "an integer from 1 to 64"),
+    )
+
+
+def parse_symbol(raw: str) -> str:
+    """A well-formed symbol, upper-cased; `ValueError` otherwise."""
+    if not SYMBOL_PATTERN.fullmatch(raw):
+        raise ValueError(raw)
+    return raw.upper()
+
+
+def _symbol_list(raw: str) -> frozenset[str]:
+    if raw == "*":
+        return frozenset()
+    return frozenset(parse_symbol(part.strip()) for part in raw.split(","))
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        if not re.fullmatch(r"[0-9]+", raw) or not low <= int(raw) <= high:
+            raise ValueError(raw)
+        return int(raw)
+
+    return parse
+
+
+def _non_negative(raw: str) -> float:
+    value = Decimal(raw)
+    if not value.is_finite() or value < 0:
+        raise ValueError(raw)
+    return float(value)
+
+
+def _positive(raw: str) -> float:
+    value = _non_negative(raw)
+    if value == 0:
+        raise ValueError(raw)
+    return value
+
+
+def _http_url(raw: str) -> str:
+    url = URL(raw)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(raw)
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    if raw.upper() not in _LOG_LEVELS:
+        raise ValueError(raw)
+    return raw.upper()

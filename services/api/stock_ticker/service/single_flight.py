@@ -1,0 +1,45 @@
+"""Run one coroutine per key at a time; every concurrent caller shares its outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class SingleFlight(Generic[K, V]):
+    """Collapses concurrent calls for one key into a single task.
+
+    Unlike aiocache's `cached_stampede`, a failure is handed to every waiter rather than retried
+    by each of them, and a waiter that gives up (client disconnect) does not cancel the call the
+    others are waiting on: quota spent on an answer is never thrown away.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: dict[K, asyncio.Task[V]] = {}
+
+    def __contains__(self, key: K) -> bool:
+        return key in self._tasks
+
+    async def run(self, key: K, call: Callable[[], Awaitable[V]]) -> V:
+        """Join the call in flight for `key`, or start it."""
+        task = self._tasks.get(key)
+        if task is None:
+            task = asyncio.ensure_future(call())
+            self._tasks[key] = task
+            task.add_done_callback(lambda done: self._finished(key, done))
+        return await asyncio.shield(task)
+
+    def _finished(self, key: K, task: asyncio.Task[V]) -> None:
+        del self._tasks[key]
+        if not task.cancelled():
+            task.exception()  # mark it retrieved: a failure nobody waits for is not an error
+
+    async def wait_idle(self) -> None:
+        """Wait for every call in flight (used at shutdown)."""
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.wait(tasks)

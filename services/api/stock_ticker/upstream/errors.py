@@ -1,0 +1,46 @@
+"""What can go wrong upstream, as types. The web layer alone maps them to HTTP statuses."""
+
+from __future__ import annotations
+
+
+class UpstreamError(Exception):
+    """Base: the upstream could not give us a usable series. Messages never hold the API key."""
+
+    #: True when trying again soon may succeed (transport faults, timeouts, HTTP 5xx/429).
+    transient: bool = False
+    #: Seconds the upstream asked us to wait, when it said (or we can tell).
+    retry_after: float | None = None
+
+    def __init__(self, detail: str, *, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if retry_after is not None:
+            self.retry_after = retry_after
+
+
+class UnknownSymbol(UpstreamError):
+    """The upstream does not know this symbol ("Invalid API call")."""
+
+
+class UpstreamThrottled(UpstreamError):
+    """The upstream's rate limit answered instead of data (per-second or per-day quota)."""
+
+
+class UpstreamRejected(UpstreamError):
+    """The upstream refused the request as configured: bad or demo key, premium-only feature."""
+
+
+class MalformedResponse(UpstreamError):
+    """The upstream answered, but not with a series we can trust (HTML, bad JSON, bad numbers)."""
+
+
+class UpstreamUnavailable(UpstreamError):
+    """Connection failed or the upstream answered HTTP 5xx/429."""
+
+    transient = True
+
+
+class UpstreamTimeout(UpstreamError):
+    """The upstream did not answer within the time allowed."""
+
+    transient = True

@@ -1,0 +1,37 @@
+"""Bundled sample series, served when no API key is configured, so the service works offline.
+
+The files are synthetic (see scripts/make_sample_data.py) and in the upstream's own JSON shape,
+so they go through the same parser as live answers. They are read on first use, not at import.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from stock_ticker.domain import PriceSeries
+from stock_ticker.upstream.errors import UnknownSymbol
+from stock_ticker.upstream.parsing import parse_daily_body
+
+_DATA = resources.files("stock_ticker.upstream") / "data"
+
+
+def sample_symbols() -> frozenset[str]:
+    """Symbols the bundled data covers."""
+    return frozenset(
+        entry.name.removesuffix(".json") for entry in _DATA.iterdir() if entry.name.endswith(".json")
+    )
+
+
+class SampleProvider:
+    """Answers from the bundled files; never spends quota."""
+
+    name = "sample"
+    metered = False
+
+    def __init__(self) -> None:
+        self._symbols = sample_symbols()
+
+    async def fetch_daily_series(self, symbol: str, *, timeout: float) -> PriceSeries:
+        if symbol not in self._symbols:
+            raise UnknownSymbol(f"the bundled sample data has no {symbol}")
+        return parse_daily_body((_DATA / f"{symbol}.json").read_bytes(), symbol)

@@ -1,0 +1,1 @@
+"""HTTP: routes, handlers, schemas, middlewares, problem details and the API docs."""

@@ -1,0 +1,138 @@
+"""OpenAPI document and Swagger UI, correct both at the root and behind a prefix-stripping proxy.
+
+aiohttp-apigami builds the document from the handlers' marshmallow schemas. We serve it and the
+page ourselves because apigami writes absolute URLs into both, which break when an ingress serves
+the app under `/stock-ticker/`: the page here uses relative URLs, and the document's `servers`
+entry comes from the `X-Forwarded-Prefix` the proxy announces, so "Try it out" calls the prefix.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import warnings
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiohttp_apigami import setup_aiohttp_apispec
+from aiohttp_apigami.constants import SWAGGER_DICT
+from aiohttp_apigami.swagger_ui import SWAGGER_UI_STATIC_FILES
+
+from stock_ticker import __version__
+from stock_ticker.web.problems import PROBLEM_JSON
+
+_STATIC = resources.files("stock_ticker.web") / "static"
+_PREFIX = re.compile(r"(/[A-Za-z0-9._~\-]+)*")
+DOCS_PATHS = ("/docs", "/static/")
+_DESCRIPTION = (
+    "Daily prices for a stock over the last `ndays` trading days, with their average closing "
+    "price. Errors are RFC 9457 problem details (`application/problem+json`)."
+)
+_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": "The caller's X-Request-ID echoed, or one generated for this request.",
+        "schema": {"type": "string"},
+    },
+}
+_NDAYS_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Cache": {
+        "description": "HIT (fresh cache), MISS (fetched now) or STALE (upstream failed; "
+        "last good data served).",
+        "schema": {"type": "string", "enum": ["HIT", "MISS", "STALE"]},
+    },
+    "Cache-Control": {
+        "description": "max-age=<whole seconds the cached data stays fresh>; 0 when STALE.",
+        "schema": {"type": "string"},
+    },
+    "Age": {"description": "When STALE: seconds since the data was fetched.", "schema": {"type": "integer"}},
+}
+_RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}
+}
+
+
+def setup_docs(app: web.Application) -> None:
+    """Generate the spec at start-up and add `/openapi.json`, `/docs` and the page's assets."""
+    with warnings.catch_warnings():
+        # apigami stores the spec under a plain string key, which aiohttp warns about.
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        setup_aiohttp_apispec(
+            app,
+            title="stock-ticker",
+            version=__version__,
+            url="",  # we serve the document ourselves, below
+            openapi_version="3.0.3",
+            info={"description": _DESCRIPTION},
+        )
+    app.on_startup.append(_collect_spec)  # runs after apigami's own start-up hook
+    app.router.add_get("/openapi.json", openapi_json, allow_head=False)
+    app.router.add_get("/docs", docs_page, allow_head=False)
+    app.router.add_static("/static/swagger", SWAGGER_UI_STATIC_FILES)
+    app.router.add_static("/static/docs", str(_STATIC))
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    body = request.app[OPENAPI].for_prefix(forwarded_prefix(request))
+    return web.Response(body=body, content_type="application/json")
+
+
+async def docs_page(request: web.Request) -> web.Response:
+    return web.Response(body=_page(), content_type="text/html")
+
+
+def forwarded_prefix(request: web.Request) -> str:
+    """The path prefix a proxy announced, if it is a plain path; otherwise none."""
+    prefix = request.headers.get("X-Forwarded-Prefix", "").rstrip("/")
+    return prefix if _PREFIX.fullmatch(prefix) else ""
+
+
+@lru_cache(maxsize=1)
+def _page() -> bytes:
+    return (_STATIC / "docs.html").read_bytes()
+
+
+class OpenApiDocuments:
+    """The generated document, rendered once per announced prefix (there are only a few)."""
+
+    MAX_PREFIXES = 16
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self._spec = spec
+        _describe_responses(self._spec)
+        self._rendered: dict[str, bytes] = {}
+
+    def for_prefix(self, prefix: str) -> bytes:
+        if prefix not in self._rendered:
+            if len(self._rendered) >= self.MAX_PREFIXES:
+                self._rendered.clear()
+            self._rendered[prefix] = orjson.dumps({**self._spec, "servers": [{"url": prefix or "/"}]})
+        return self._rendered[prefix]
+
+
+OPENAPI = web.AppKey("openapi", OpenApiDocuments)
+
+
+async def _collect_spec(app: web.Application) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        app[OPENAPI] = OpenApiDocuments(copy.deepcopy(app[SWAGGER_DICT]))
+
+
+def _describe_responses(spec: dict[str, Any]) -> None:
+    """Add what the schemas cannot say: problem media type, and the headers we send."""
+    for path, operations in spec.get("paths", {}).items():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                headers = dict(_HEADERS)
+                if int(status) >= 400:
+                    content = response.get("content", {})
+                    if "application/json" in content:
+                        content[PROBLEM_JSON] = content.pop("application/json")
+                if status == "503":
+                    headers.update(_RETRY_AFTER)
+                if path == "/ndays" and status == "200":
+                    headers.update(_NDAYS_HEADERS)
+                response["headers"] = headers

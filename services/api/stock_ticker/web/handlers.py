@@ -1,0 +1,82 @@
+"""Request handlers: read the request, ask the service, write the answer. No upstream knowledge."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp_apigami import docs, querystring_schema, response_schema
+
+from stock_ticker.service import CacheState
+from stock_ticker.web import problems
+from stock_ticker.web.problems import Problem
+from stock_ticker.web.query import parse_ndays_query
+from stock_ticker.web.render import ndays_body
+from stock_ticker.web.schemas import (
+    HealthSchema,
+    NdaysQuerySchema,
+    NdaysResponseSchema,
+    ProblemSchema,
+)
+from stock_ticker.web.state import LIFECYCLE, METRICS, QUOTES, SETTINGS
+
+_OK = b'{"status":"ok"}'
+_READY = b'{"status":"ready"}'
+
+
+@docs(
+    tags=["prices"],
+    summary="Latest daily prices and their average close",
+    description="The newest `ndays` trading days for `symbol`, newest first, and the average "
+    "closing price over exactly those days. Served from a cache refreshed every "
+    "API_REFRESH_FREQUENCY_MINUTES; see the X-Cache and Cache-Control headers.",
+)
+@querystring_schema(NdaysQuerySchema)
+@response_schema(NdaysResponseSchema, 200, description="Prices for the requested days.")
+@response_schema(ProblemSchema, 400, description="A parameter is malformed.")
+@response_schema(ProblemSchema, 403, description="The symbol is not in ALLOWED_SYMBOLS.")
+@response_schema(ProblemSchema, 404, description="The upstream does not know the symbol.")
+@response_schema(ProblemSchema, 502, description="The upstream answered something unusable.")
+@response_schema(ProblemSchema, 503, description="Upstream throttled, down, or budget spent.")
+@response_schema(ProblemSchema, 504, description="The upstream did not answer in time.")
+async def ndays(request: web.Request) -> web.Response:
+    query = parse_ndays_query(request.query_string)
+    settings = request.app[SETTINGS]
+    symbol = query.symbol or settings.symbol
+    request["symbol"] = symbol
+    if not settings.admits(symbol):
+        raise problems.symbol_not_allowed(symbol)
+    quote = await request.app[QUOTES].get(symbol)
+    headers = {"X-Cache": quote.state, "Cache-Control": f"max-age={quote.max_age}"}
+    if quote.state is CacheState.STALE:
+        headers["Age"] = str(quote.age)
+        headers["Warning"] = f'110 stock-ticker "Response is Stale: {quote.stale_reason}"'
+    return web.Response(
+        body=ndays_body(quote.series, query.ndays or settings.ndays, quote.source),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+@docs(tags=["operations"], summary="Liveness: the process answers. Never calls the upstream.")
+@response_schema(HealthSchema, 200, description="Alive.")
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(body=_OK, content_type="application/json")
+
+
+@docs(
+    tags=["operations"],
+    summary="Readiness: 503 from the moment shutdown begins, so traffic drains away first.",
+)
+@response_schema(HealthSchema, 200, description="Ready for traffic.")
+@response_schema(ProblemSchema, 503, description="Shutting down.")
+async def readyz(request: web.Request) -> web.Response:
+    if request.app[LIFECYCLE].draining:
+        raise Problem(503, "Shutting down", "this instance is draining", "draining")
+    return web.Response(body=_READY, content_type="application/json")
+
+
+@docs(tags=["operations"], summary="Prometheus metrics (text format), when ENABLE_METRICS is on.")
+async def metrics(request: web.Request) -> web.Response:
+    body, content_type = request.app[METRICS].render()
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
