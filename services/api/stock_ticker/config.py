@@ -1,4 +1,4 @@
-"""Settings, read once from the environment. Every error names the variable and its accepted form."""
+"""Settings, read once from the environment; each error names the variable and accepted form."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             raise ConfigError(name, accepted) from None
 
     allowed_raw = environ.get("ALLOWED_SYMBOLS", "").strip()
-    allowed = read(
+    allowed: frozenset[str] = read(
         "ALLOWED_SYMBOLS",
         _symbol_list,
         frozenset(),

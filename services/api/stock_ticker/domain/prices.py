@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -38,7 +39,7 @@ class PriceSeries:
         if not self.bars:
             raise ValueError("a price series needs at least one bar")
         dates = [bar.date for bar in self.bars]
-        if any(newer <= older for newer, older in zip(dates, dates[1:], strict=False)):
+        if any(newer <= older for newer, older in itertools.pairwise(dates)):
             raise ValueError("bars must be newest first with each date once")
 
     @classmethod

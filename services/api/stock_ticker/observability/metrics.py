@@ -22,7 +22,22 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 #: Buckets for a service whose warm answers take well under a millisecond.
-HTTP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+HTTP_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 UPSTREAM_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0)
 
 
@@ -55,7 +70,9 @@ class Metrics:
             "stock_api_cache_miss", "Requests that needed an upstream refresh.", registry=r
         )
         self.cache_stale = Counter(
-            "stock_api_cache_stale", "Series answered from a stale copy after a failure.", registry=r
+            "stock_api_cache_stale",
+            "Series answered from a stale copy after a failure.",
+            registry=r,
         )
         self.upstream_requests = Counter(
             "stock_api_upstream_requests",

@@ -19,7 +19,7 @@ import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiocache import SimpleMemoryCache
@@ -83,7 +83,7 @@ class Quotes:
         metrics: Metrics,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], asyncio.Future[None] | object] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         budget: UpstreamBudget | None = None,
     ) -> None:
         self._provider = provider
@@ -234,7 +234,9 @@ class Quotes:
     def _note_failure(self, exc: UpstreamError) -> None:
         if isinstance(exc, UpstreamThrottled):
             self._hold_off_until = self._clock() + (exc.retry_after or FAILURE_COOLDOWN_SECONDS)
-            log.warning("upstream throttled us; holding off", extra={"retry_after": exc.retry_after})
+            log.warning(
+                "upstream throttled us; holding off", extra={"retry_after": exc.retry_after}
+            )
         elif isinstance(exc, UpstreamRejected):
             log.error("upstream rejected the request: %s; check STOCKS_API_KEY", exc.detail)
         else:

@@ -1,8 +1,9 @@
-"""Alpha Vantage `TIME_SERIES_DAILY` over HTTP: one request, classified, never logged with the key."""
+"""Alpha Vantage `TIME_SERIES_DAILY` over HTTP: one attempt, classified, the key never logged."""
 
 from __future__ import annotations
 
 import asyncio
+
 import aiohttp
 from yarl import URL
 

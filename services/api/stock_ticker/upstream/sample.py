@@ -18,7 +18,9 @@ _DATA = resources.files("stock_ticker.upstream") / "data"
 def sample_symbols() -> frozenset[str]:
     """Symbols the bundled data covers."""
     return frozenset(
-        entry.name.removesuffix(".json") for entry in _DATA.iterdir() if entry.name.endswith(".json")
+        entry.name.removesuffix(".json")
+        for entry in _DATA.iterdir()
+        if entry.name.endswith(".json")
     )
 
 

@@ -47,10 +47,16 @@ _NDAYS_HEADERS: dict[str, dict[str, Any]] = {
         "description": "max-age=<whole seconds the cached data stays fresh>; 0 when STALE.",
         "schema": {"type": "string"},
     },
-    "Age": {"description": "When STALE: seconds since the data was fetched.", "schema": {"type": "integer"}},
+    "Age": {
+        "description": "When STALE: seconds since the data was fetched.",
+        "schema": {"type": "integer"},
+    },
 }
 _RETRY_AFTER = {
-    "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer"},
+    }
 }
 
 
@@ -108,7 +114,9 @@ class OpenApiDocuments:
         if prefix not in self._rendered:
             if len(self._rendered) >= self.MAX_PREFIXES:
                 self._rendered.clear()
-            self._rendered[prefix] = orjson.dumps({**self._spec, "servers": [{"url": prefix or "/"}]})
+            self._rendered[prefix] = orjson.dumps(
+                {**self._spec, "servers": [{"url": prefix or "/"}]}
+            )
         return self._rendered[prefix]
 
 

@@ -9,7 +9,7 @@ import time
 import uuid
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service import BudgetExhausted
@@ -50,7 +50,10 @@ def _request_id(request: web.Request) -> str:
 def _check_limits(request: web.Request) -> None:
     if request.method not in ALLOWED_METHODS:
         raise Problem(
-            405, "Method Not Allowed", "this API answers GET and HEAD only", headers={"Allow": "GET, HEAD"}
+            405,
+            "Method Not Allowed",
+            "this API answers GET and HEAD only",
+            headers={"Allow": "GET, HEAD"},
         )
     if len(request.raw_path) > MAX_TARGET_BYTES:
         raise Problem(414, "URI Too Long", f"the request target exceeds {MAX_TARGET_BYTES} bytes")
@@ -63,7 +66,7 @@ def _check_limits(request: web.Request) -> None:
         )
 
 
-def envelope(docs_prefixes: tuple[str, ...]) -> web.Middleware:
+def envelope(docs_prefixes: tuple[str, ...]) -> Middleware:
     """Request id, transport limits and security headers, on every response including errors."""
 
     @web.middleware
@@ -84,7 +87,7 @@ def envelope(docs_prefixes: tuple[str, ...]) -> web.Middleware:
     return middleware
 
 
-def metrics(registry: Metrics) -> web.Middleware:
+def metrics(registry: Metrics) -> Middleware:
     """Count and time every request by method, route template and status."""
     in_progress = {m: registry.http_in_progress.labels(method=m) for m in ALLOWED_METHODS}
 

@@ -50,9 +50,7 @@ class Problem(Exception):
         }
         if self.invalid_params is not None:
             body["invalid_params"] = self.invalid_params
-        response = web.Response(
-            status=self.status, body=orjson.dumps(body), headers=self.headers
-        )
+        response = web.Response(status=self.status, body=orjson.dumps(body), headers=self.headers)
         response.content_type = PROBLEM_JSON
         return response
 
@@ -60,7 +58,9 @@ class Problem(Exception):
 def invalid_parameter(errors: dict[str, list[str]]) -> Problem:
     params = [{"name": name, "reason": "; ".join(reasons)} for name, reasons in errors.items()]
     detail = "; ".join(f"{p['name']}: {p['reason']}" for p in params)
-    return Problem(400, "Invalid query parameter", detail, "invalid-parameter", invalid_params=params)
+    return Problem(
+        400, "Invalid query parameter", detail, "invalid-parameter", invalid_params=params
+    )
 
 
 def symbol_not_allowed(symbol: str) -> Problem:
@@ -75,7 +75,9 @@ def symbol_not_allowed(symbol: str) -> Problem:
 def from_upstream(exc: UpstreamError | BudgetExhausted, symbol: str) -> Problem:
     """Map a service or upstream failure to the status a client should act on."""
     if isinstance(exc, UnknownSymbol):
-        return Problem(404, "Unknown symbol", f"the upstream does not know {symbol}", "unknown-symbol")
+        return Problem(
+            404, "Unknown symbol", f"the upstream does not know {symbol}", "unknown-symbol"
+        )
     if isinstance(exc, UpstreamTimeout):
         return Problem(504, "Upstream timeout", exc.detail, "upstream-timeout")
     if isinstance(exc, UpstreamRejected | MalformedResponse):

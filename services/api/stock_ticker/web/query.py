@@ -38,7 +38,8 @@ def parse_ndays_query(query_string: str) -> NdaysQuery:
     try:
         data = _SCHEMA.load(dict(pairs))
     except ValidationError as exc:
-        raise invalid_parameter(_reasons(exc.normalized_messages())) from None
+        messages: dict[str, list[str]] = exc.normalized_messages()  # type: ignore[no-untyped-call]
+        raise invalid_parameter(_reasons(messages)) from None
     return NdaysQuery(
         symbol=data["symbol"].upper() if "symbol" in data else None, ndays=data.get("ndays")
     )

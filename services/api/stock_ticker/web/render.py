@@ -1,4 +1,4 @@
-"""Build `/ndays` bodies once per (series snapshot, ndays): the warm path then only looks them up."""
+"""Build each `/ndays` body once per (series snapshot, ndays); the warm path only looks it up."""
 
 from __future__ import annotations
 

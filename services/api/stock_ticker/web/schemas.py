@@ -13,7 +13,7 @@ NDAYS_FORM = f"an integer from 1 to {MAX_NDAYS}"
 
 
 class _AsciiInteger(fields.Integer):
-    """An integer written in ASCII digits only (`int()` alone also takes '+7', ' 7', '٧')."""
+    """An integer in ASCII digits only: `int()` alone takes '+7', ' 7' and non-ASCII digits."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if not isinstance(value, str) or not value.isascii() or not value.isdigit():
