@@ -60,8 +60,31 @@ _RETRY_AFTER = {
 }
 
 
+class OpenApiDocuments:
+    """The generated document, rendered once per announced prefix (there are only a few)."""
+
+    MAX_PREFIXES = 16
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self._spec = spec
+        _describe_responses(self._spec)
+        self._rendered: dict[str, bytes] = {}
+
+    def for_prefix(self, prefix: str) -> bytes:
+        if prefix not in self._rendered:
+            if len(self._rendered) >= self.MAX_PREFIXES:
+                self._rendered.clear()
+            self._rendered[prefix] = orjson.dumps(
+                {**self._spec, "servers": [{"url": prefix or "/"}]}
+            )
+        return self._rendered[prefix]
+
+
+OPENAPI = web.AppKey("openapi", OpenApiDocuments)
+
+
 def setup_docs(app: web.Application) -> None:
-    """Generate the spec at start-up and add `/openapi.json`, `/docs` and the page's assets."""
+    """Generate the spec from the routes added so far; add `/openapi.json`, `/docs` and assets."""
     with warnings.catch_warnings():
         # apigami stores the spec under a plain string key, which aiohttp warns about.
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
@@ -71,9 +94,10 @@ def setup_docs(app: web.Application) -> None:
             version=__version__,
             url="",  # we serve the document ourselves, below
             openapi_version="3.0.3",
+            in_place=True,
             info={"description": _DESCRIPTION},
         )
-    app.on_startup.append(_collect_spec)  # runs after apigami's own start-up hook
+        app[OPENAPI] = OpenApiDocuments(copy.deepcopy(app[SWAGGER_DICT]))
     app.router.add_get("/openapi.json", openapi_json, allow_head=False)
     app.router.add_get("/docs", docs_page, allow_head=False)
     app.router.add_static("/static/swagger", SWAGGER_UI_STATIC_FILES)
@@ -98,35 +122,6 @@ def forwarded_prefix(request: web.Request) -> str:
 @lru_cache(maxsize=1)
 def _page() -> bytes:
     return (_STATIC / "docs.html").read_bytes()
-
-
-class OpenApiDocuments:
-    """The generated document, rendered once per announced prefix (there are only a few)."""
-
-    MAX_PREFIXES = 16
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self._spec = spec
-        _describe_responses(self._spec)
-        self._rendered: dict[str, bytes] = {}
-
-    def for_prefix(self, prefix: str) -> bytes:
-        if prefix not in self._rendered:
-            if len(self._rendered) >= self.MAX_PREFIXES:
-                self._rendered.clear()
-            self._rendered[prefix] = orjson.dumps(
-                {**self._spec, "servers": [{"url": prefix or "/"}]}
-            )
-        return self._rendered[prefix]
-
-
-OPENAPI = web.AppKey("openapi", OpenApiDocuments)
-
-
-async def _collect_spec(app: web.Application) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", web.NotAppKeyWarning)
-        app[OPENAPI] = OpenApiDocuments(copy.deepcopy(app[SWAGGER_DICT]))
 
 
 def _describe_responses(spec: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from stock_ticker.web.schemas import (
     NdaysResponseSchema,
     ProblemSchema,
 )
-from stock_ticker.web.state import LIFECYCLE, METRICS, QUOTES, SETTINGS
+from stock_ticker.web.state import LIFECYCLE, METRICS, QUOTES, REQUESTED_SYMBOL, SETTINGS
 
 _OK = b'{"status":"ok"}'
 _READY = b'{"status":"ready"}'
@@ -41,7 +41,7 @@ async def ndays(request: web.Request) -> web.Response:
     query = parse_ndays_query(request.query_string)
     settings = request.app[SETTINGS]
     symbol = query.symbol or settings.symbol
-    request["symbol"] = symbol
+    request[REQUESTED_SYMBOL] = symbol
     if not settings.admits(symbol):
         raise problems.symbol_not_allowed(symbol)
     quote = await request.app[QUOTES].get(symbol)

@@ -16,10 +16,10 @@ from stock_ticker.service import BudgetExhausted
 from stock_ticker.upstream import UpstreamError
 from stock_ticker.web import problems
 from stock_ticker.web.problems import Problem
+from stock_ticker.web.state import REQUEST_ID, REQUESTED_SYMBOL
 
 log = logging.getLogger(__name__)
 
-REQUEST_ID = "request_id"
 REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's id is echoed only if it is short and plain, so it cannot forge log lines or headers.
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
@@ -37,6 +37,7 @@ _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
+    "Server": "stock-ticker",  # no framework or version for scanners to match
 }
 
 
@@ -132,7 +133,7 @@ async def problem_responses(request: web.Request, handler: Handler) -> web.Strea
             raise
         raise problems.from_http_exception(exc) from None
     except (UpstreamError, BudgetExhausted) as exc:
-        raise problems.from_upstream(exc, request.get("symbol", "")) from None
+        raise problems.from_upstream(exc, request.get(REQUESTED_SYMBOL, "")) from None
     except Exception:
-        log.exception("unhandled error", extra={REQUEST_ID: request.get(REQUEST_ID)})
+        log.exception("unhandled error", extra={"request_id": request.get(REQUEST_ID)})
         raise problems.internal_error() from None

@@ -1,0 +1,92 @@
+"""Fixtures shared by the API and end-to-end tests."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from aioresponses import aioresponses, core
+
+from stock_ticker.app import create_app
+from stock_ticker.config import Settings
+from stock_ticker.observability.metrics import Metrics
+from stock_ticker.service import Quotes
+from stock_ticker.upstream import PriceProvider
+from tests.fakes import FakeAlphaVantage, FakeClock
+
+API_KEY = "TEST-KEY-7f3c9a1e5b"  # distinctive, so a leak is easy to find
+
+ClientFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
+
+
+@pytest.fixture
+async def fake_upstream(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> AsyncIterator[tuple[FakeAlphaVantage, str]]:
+    """A fake Alpha Vantage on a real 127.0.0.1 port, and its base URL."""
+    fake = FakeAlphaVantage()
+    server = await aiohttp_server(fake.app)
+    yield fake, str(server.make_url("/"))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def live_settings(host: str, **overrides: Any) -> Settings:
+    """Settings for a live (keyed) service against `host`, unmetered unless a test says."""
+    base = Settings(
+        stocks_api_host=host,
+        stocks_api_key=API_KEY,
+        upstream_rate_per_second=0,
+        upstream_daily_budget=0,
+        enable_metrics=True,
+        upstream_timeout_seconds=2.0,
+        upstream_deadline_seconds=5.0,
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+@pytest.fixture
+def make_client(
+    aiohttp_client: Callable[..., Awaitable[TestClient[web.Request, web.Application]]],
+    clock: FakeClock,
+) -> ClientFactory:
+    """Build the real app with `settings` and a fake clock, and a client for it."""
+
+    async def make(
+        settings: Settings, *, provider: PriceProvider | None = None
+    ) -> TestClient[web.Request, web.Application]:
+        def quotes(p: PriceProvider, s: Settings, m: Metrics) -> Quotes:
+            return Quotes(p, s, m, clock=clock, sleep=clock.sleep)
+
+        factory = None if provider is None else (lambda _session: provider)
+        app = create_app(settings, provider_factory=factory, quotes_factory=quotes)
+        return await aiohttp_client(app)
+
+    return make
+
+
+class _ClientResponse(aiohttp.ClientResponse):
+    """aioresponses 0.7.9 builds responses without aiohttp 3.14's `stream_writer` argument."""
+
+    def __init__(self, *args: Any, stream_writer: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, stream_writer=stream_writer, **kwargs)
+
+
+@pytest.fixture
+def mocked() -> Iterator[aioresponses]:
+    """aioresponses, patched for aiohttp 3.14, letting calls to local test servers through."""
+    original = core.ClientResponse
+    core.ClientResponse = _ClientResponse
+    try:
+        with aioresponses(passthrough=["http://127.0.0.1"]) as mock:
+            yield mock
+    finally:
+        core.ClientResponse = original
