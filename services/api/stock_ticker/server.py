@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
 
 from aiohttp import web
 
@@ -29,9 +28,7 @@ IN_FLIGHT_GRACE_SECONDS = 10.0
 PARSER_LIMIT_BYTES = 16384
 
 
-async def serve(
-    app: web.Application, settings: Settings, *, on_listening: Callable[[], None] | None = None
-) -> None:
+async def serve(app: web.Application, settings: Settings) -> None:
     """Run until SIGTERM or SIGINT, then shut down in order."""
     runner = web.AppRunner(
         app,
@@ -57,8 +54,6 @@ async def serve(
     try:
         await site.start()
         log.info("listening", extra={"host": settings.host, "port": settings.port})
-        if on_listening is not None:
-            on_listening()
         received = await signals.get()
         app[LIFECYCLE].draining = True
         if received is signal.SIGTERM and settings.shutdown_drain_seconds > 0:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from types import SimpleNamespace
+from typing import Any, cast
+from unittest.mock import patch
 
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
 from aiohttp.test_utils import TestClient, TestServer
-from aioresponses import aioresponses, core
+from aioresponses import aioresponses
+from aioresponses import core as aioresponses_core
 
 from stock_ticker.app import create_app
 from stock_ticker.config import Settings
@@ -27,11 +31,11 @@ ClientFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]
 @pytest.fixture
 async def fake_upstream(
     aiohttp_server: Callable[..., Awaitable[TestServer]],
-) -> AsyncIterator[tuple[FakeAlphaVantage, str]]:
+) -> tuple[FakeAlphaVantage, str]:
     """A fake Alpha Vantage on a real 127.0.0.1 port, and its base URL."""
     fake = FakeAlphaVantage()
     server = await aiohttp_server(fake.app)
-    yield fake, str(server.make_url("/"))
+    return fake, str(server.make_url("/"))
 
 
 @pytest.fixture
@@ -77,16 +81,15 @@ class _ClientResponse(aiohttp.ClientResponse):
     """aioresponses 0.7.9 builds responses without aiohttp 3.14's `stream_writer` argument."""
 
     def __init__(self, *args: Any, stream_writer: Any = None, **kwargs: Any) -> None:
-        super().__init__(*args, stream_writer=stream_writer, **kwargs)
+        writer = stream_writer or SimpleNamespace(output_size=0)  # nothing was really sent
+        super().__init__(*args, stream_writer=cast(AbstractStreamWriter, writer), **kwargs)
 
 
 @pytest.fixture
 def mocked() -> Iterator[aioresponses]:
     """aioresponses, patched for aiohttp 3.14, letting calls to local test servers through."""
-    original = core.ClientResponse
-    core.ClientResponse = _ClientResponse
-    try:
-        with aioresponses(passthrough=["http://127.0.0.1"]) as mock:
-            yield mock
-    finally:
-        core.ClientResponse = original
+    with (
+        patch.object(aioresponses_core, "ClientResponse", _ClientResponse),
+        aioresponses(passthrough=["http://127.0.0.1"]) as mock,
+    ):
+        yield mock

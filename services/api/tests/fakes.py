@@ -64,7 +64,10 @@ def series_body(symbol: str, closes: list[str], last: str = "2026-11-27") -> dic
             "4. close": close,
             "5. volume": "1000",
         }
-    return {"Meta Data": {"2. Symbol": symbol, "3. Last Refreshed": last}, "Time Series (Daily)": rows}
+    return {
+        "Meta Data": {"2. Symbol": symbol, "3. Last Refreshed": last},
+        "Time Series (Daily)": rows,
+    }
 
 
 @dataclass

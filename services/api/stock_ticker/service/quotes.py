@@ -2,7 +2,7 @@
 
 Cache policy in one place:
 - one entry per symbol holds the parsed series; any `ndays` is a slice of it;
-- an entry is fresh for the TTL, then kept as a stale fallback for `max_stale_seconds` more;
+- an entry is fresh for the TTL, then kept as a fallback until it is `max_stale_seconds` old;
 - concurrent misses for a symbol share one upstream call (single flight);
 - only a successful parse is stored; an unknown symbol is remembered briefly (negative cache);
 - a failed refresh falls back to the stale copy, and the symbol then rests for a cooldown so
@@ -36,7 +36,6 @@ from stock_ticker.upstream import (
     UpstreamError,
     UpstreamRejected,
     UpstreamThrottled,
-    UpstreamTimeout,
 )
 
 log = logging.getLogger(__name__)
@@ -46,6 +45,8 @@ FAILURE_COOLDOWN_SECONDS = 10.0
 #: Backoff between retries: full jitter over base * 2**attempt, capped.
 RETRY_BASE_SECONDS = 0.25
 RETRY_CAP_SECONDS = 4.0
+#: A retry that would get less time than this is not made: it could only turn a 503 into a 504.
+MIN_ATTEMPT_SECONDS = 0.5
 
 
 class CacheState(enum.StrEnum):
@@ -96,7 +97,6 @@ class Quotes:
         self._flight: SingleFlight[str, _Entry] = SingleFlight()
         self._cooldown_until: dict[str, float] = {}
         self._hold_off_until = 0.0
-        self._background: set[asyncio.Task[None]] = set()
         self._budget = (
             budget
             if budget is not None
@@ -151,18 +151,12 @@ class Quotes:
         )
 
     def _refresh_in_background(self, symbol: str) -> None:
-        if symbol in self._flight:
-            return
+        def report(task: asyncio.Task[_Entry]) -> None:
+            exc = None if task.cancelled() else task.exception()
+            if exc is not None:
+                log.warning("refresh ahead failed", extra={"symbol": symbol, "error": str(exc)})
 
-        async def refresh() -> None:
-            try:
-                await self._flight.run(symbol, lambda: self._refresh(symbol))
-            except (UpstreamError, BudgetExhausted) as exc:
-                log.warning("refresh ahead failed", extra={"symbol": symbol, "error": exc.detail})
-
-        task = asyncio.create_task(refresh())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._flight.start(symbol, lambda: self._refresh(symbol)).add_done_callback(report)
 
     async def _refresh(self, symbol: str) -> _Entry:
         try:
@@ -174,7 +168,7 @@ class Quotes:
         now = self._clock()
         entry = _Entry(series, now, now + self._settings.cache_ttl_seconds)
         await self._store(
-            symbol, entry, self._settings.cache_ttl_seconds + self._settings.max_stale_seconds
+            symbol, entry, max(self._settings.cache_ttl_seconds, self._settings.max_stale_seconds)
         )
         self._cooldown_until.pop(symbol, None)
         return entry
@@ -194,8 +188,6 @@ class Quotes:
         while True:
             await self._wait_for_slot(deadline)
             remaining = deadline - self._clock()
-            if remaining <= 0:
-                raise UpstreamTimeout("upstream deadline passed while waiting for a call slot")
             started = time.perf_counter()
             try:
                 series = await self._provider.fetch_daily_series(
@@ -205,8 +197,9 @@ class Quotes:
                 self._metrics.observe_upstream(type(exc).__name__, time.perf_counter() - started)
                 self._note_failure(exc)
                 attempt += 1
-                backoff = random.uniform(0, min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2**attempt))  # noqa: S311 - jitter, not security
-                if not exc.transient or self._clock() + backoff >= deadline:
+                jitter = random.uniform(0, min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2**attempt))  # noqa: S311 - jitter, not security
+                backoff = max(jitter, exc.retry_after or 0.0)  # never sooner than it asked
+                if not exc.transient or self._clock() + backoff + MIN_ATTEMPT_SECONDS > deadline:
                     raise
                 await self._sleep(backoff)
                 continue
@@ -224,7 +217,8 @@ class Quotes:
         if not self._provider.metered:
             return
         try:
-            delay = self._budget.reserve(max_wait=deadline - now)
+            # Wait for a slot only if an attempt still fits in the deadline after it.
+            delay = self._budget.reserve(max_wait=max(0.0, deadline - now - MIN_ATTEMPT_SECONDS))
         except BudgetExhausted:
             self._metrics.budget_refusals.labels(reason="budget").inc()
             raise

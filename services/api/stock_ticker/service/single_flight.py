@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Coroutine, Hashable
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -21,17 +21,18 @@ class SingleFlight(Generic[K, V]):
     def __init__(self) -> None:
         self._tasks: dict[K, asyncio.Task[V]] = {}
 
-    def __contains__(self, key: K) -> bool:
-        return key in self._tasks
+    async def run(self, key: K, call: Callable[[], Coroutine[Any, Any, V]]) -> V:
+        """Join the call in flight for `key`, or start it, and wait for its outcome."""
+        return await asyncio.shield(self.start(key, call))
 
-    async def run(self, key: K, call: Callable[[], Awaitable[V]]) -> V:
-        """Join the call in flight for `key`, or start it."""
+    def start(self, key: K, call: Callable[[], Coroutine[Any, Any, V]]) -> asyncio.Task[V]:
+        """The task in flight for `key`, started now if there is none (for fire-and-forget)."""
         task = self._tasks.get(key)
         if task is None:
-            task = asyncio.ensure_future(call())
+            task = asyncio.create_task(call())
             self._tasks[key] = task
             task.add_done_callback(lambda done: self._finished(key, done))
-        return await asyncio.shield(task)
+        return task
 
     def _finished(self, key: K, task: asyncio.Task[V]) -> None:
         del self._tasks[key]

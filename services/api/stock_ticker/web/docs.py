@@ -130,10 +130,8 @@ def _describe_responses(spec: dict[str, Any]) -> None:
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
                 headers = dict(_HEADERS)
-                if int(status) >= 400:
-                    content = response.get("content", {})
-                    if "application/json" in content:
-                        content[PROBLEM_JSON] = content.pop("application/json")
+                if int(status) >= 400:  # every error is declared with ProblemSchema
+                    response["content"] = {PROBLEM_JSON: response["content"]["application/json"]}
                 if status == "503":
                     headers.update(_RETRY_AFTER)
                 if path == "/ndays" and status == "200":

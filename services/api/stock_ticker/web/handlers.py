@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, response_schema
 
-from stock_ticker.service import CacheState
+from stock_ticker.service import CacheState, Quote
 from stock_ticker.web import problems
 from stock_ticker.web.problems import Problem
 from stock_ticker.web.query import parse_ndays_query
@@ -45,15 +45,19 @@ async def ndays(request: web.Request) -> web.Response:
     if not settings.admits(symbol):
         raise problems.symbol_not_allowed(symbol)
     quote = await request.app[QUOTES].get(symbol)
+    return web.Response(
+        body=ndays_body(quote.series, query.ndays or settings.ndays, quote.source),
+        content_type="application/json",
+        headers=_cache_headers(quote),
+    )
+
+
+def _cache_headers(quote: Quote) -> dict[str, str]:
     headers = {"X-Cache": quote.state, "Cache-Control": f"max-age={quote.max_age}"}
     if quote.state is CacheState.STALE:
         headers["Age"] = str(quote.age)
         headers["Warning"] = f'110 stock-ticker "Response is Stale: {quote.stale_reason}"'
-    return web.Response(
-        body=ndays_body(quote.series, query.ndays or settings.ndays, quote.source),
-        content_type="application/json",
-        headers=headers,
-    )
+    return headers
 
 
 @docs(tags=["operations"], summary="Liveness: the process answers. Never calls the upstream.")

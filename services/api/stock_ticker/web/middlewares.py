@@ -128,9 +128,7 @@ async def problem_responses(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     except Problem:
         raise
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
+    except web.HTTPError as exc:  # 4xx/5xx only: a redirect passes through as it is
         raise problems.from_http_exception(exc) from None
     except (UpstreamError, BudgetExhausted) as exc:
         raise problems.from_upstream(exc, request.get(REQUESTED_SYMBOL, "")) from None

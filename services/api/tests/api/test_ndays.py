@@ -29,7 +29,7 @@ Upstream = tuple[FakeAlphaVantage, str]
 def expected_average(doc: dict[str, Any], n: int) -> float:
     rows = doc["Time Series (Daily)"]
     newest = sorted(rows, reverse=True)[:n]
-    total = sum(Decimal(rows[d]["4. close"]) for d in newest)
+    total = sum((Decimal(rows[d]["4. close"]) for d in newest), Decimal(0))
     return float((total / len(newest)).quantize(Decimal("0.0001"), ROUND_HALF_EVEN))
 
 
@@ -123,7 +123,7 @@ async def test_fewer_rows_than_asked_returns_what_exists(
         ("symbol=TOOLONGSYMBOL", "symbol"),
         ("symbol=MS%20FT", "symbol"),
         ("symbol=MSFT%26apikey%3Dx", "symbol"),
-        ("symbol=%D0%9CSFT", "symbol"),  # Cyrillic М
+        ("symbol=%D0%9CSFT", "symbol"),  # Cyrillic capital Em
         ("symbol=MS%00FT", "symbol"),
         ("symbol=%FF", "symbol"),  # not UTF-8
         ("symbol=../x", "symbol"),
@@ -278,7 +278,8 @@ async def test_upstream_faults_map_to_problems(
     if status == 503:
         assert int(response.headers["Retry-After"]) >= 1
     text = await response.text()
-    assert API_KEY not in text and API_KEY not in str(response.headers)
+    assert API_KEY not in text
+    assert API_KEY not in str(response.headers)
 
 
 async def test_upstream_timeout_is_504(make_client: ClientFactory, fake_upstream: Upstream) -> None:
@@ -313,3 +314,33 @@ async def test_sample_mode_serves_bundled_data_marked_as_sample(
     dates = [dt.date.fromisoformat(row["date"]) for row in body["daily_data"]]
     assert dates == sorted(dates, reverse=True)
     assert (await client.get("/ndays?symbol=ZZZZ")).status == 404
+
+
+async def test_stale_copy_over_http_carries_age_and_warning(
+    make_client: ClientFactory, fake_upstream: Upstream, clock: FakeClock
+) -> None:
+    fake, host = fake_upstream
+    client = await make_client(live_settings(host, cache_ttl_seconds=60.0))
+    fresh = await (await client.get("/ndays")).read()
+    fake.default = Reply(b"<html>maintenance</html>")
+    clock.advance(90)
+    response = await client.get("/ndays")
+    assert response.status == 200
+    assert await response.read() == fresh
+    assert response.headers["X-Cache"] == "STALE"
+    assert response.headers["Cache-Control"] == "max-age=0"
+    assert response.headers["Age"] == "90"
+    assert response.headers["Warning"].startswith('110 stock-ticker "Response is Stale')
+
+
+async def test_spent_budget_is_503_with_retry_after_and_no_call(
+    make_client: ClientFactory, fake_upstream: Upstream
+) -> None:
+    fake, host = fake_upstream
+    client = await make_client(live_settings(host, upstream_daily_budget=1, allow_any_symbol=True))
+    assert (await client.get("/ndays")).status == 200
+    response = await client.get("/ndays?symbol=AAPL")
+    assert response.status == 503
+    assert (await response.json())["type"] == "urn:stock-ticker:problem:upstream-budget"
+    assert 86000 < int(response.headers["Retry-After"]) <= 86400
+    assert fake.total_calls == 1

@@ -8,6 +8,7 @@ import pytest
 
 from stock_ticker.config import Settings
 from stock_ticker.domain import PriceSeries
+from stock_ticker.web.docs import OPENAPI
 from stock_ticker.web.state import LIFECYCLE
 from tests.conftest import ClientFactory, live_settings
 from tests.fakes import FakeAlphaVantage
@@ -64,7 +65,8 @@ async def test_security_headers_everywhere_and_a_docs_friendly_csp(
     api_csp = (await client.get("/ndays")).headers["Content-Security-Policy"]
     assert api_csp.startswith("default-src 'none'")
     docs_csp = (await client.get("/docs")).headers["Content-Security-Policy"]
-    assert "script-src 'self'" in docs_csp and "unsafe-eval" not in docs_csp
+    assert "script-src 'self'" in docs_csp
+    assert "unsafe-eval" not in docs_csp
 
 
 async def test_unknown_route_and_method_are_problems(make_client: ClientFactory) -> None:
@@ -117,7 +119,8 @@ async def test_unexpected_errors_are_500_problems_without_a_traceback(
     response = await client.get("/ndays")
     assert response.status == 500
     text = await response.text()
-    assert "secret internals" not in text and "Traceback" not in text
+    assert "secret internals" not in text
+    assert "Traceback" not in text
     assert (await response.json())["title"] == "Internal Server Error"
 
 
@@ -192,8 +195,22 @@ async def test_docs_page_and_its_assets_load_with_relative_urls(
     assert page.content_type == "text/html"
     html = await page.text()
     assets = re.findall(r'(?:href|src)="([^"]+)"', html)
-    assert assets and all(not a.startswith(("/", "http")) for a in assets)
+    assert assets
+    assert all(not a.startswith(("/", "http")) for a in assets)
     for asset in assets:
         assert (await client.get(f"/{asset}")).status == 200, asset
     script = await (await client.get("/static/docs/docs.js")).text()
     assert 'new URL("openapi.json", document.baseURI)' in script
+
+
+async def test_openapi_renderings_per_prefix_stay_bounded(make_client: ClientFactory) -> None:
+    client = await make_client(Settings())
+    for i in range(40):
+        headers = {"X-Forwarded-Prefix": f"/p{i}"}
+        spec = await (await client.get("/openapi.json", headers=headers)).json()
+        assert spec["servers"] == [{"url": f"/p{i}"}]
+    docs = client.app[OPENAPI]
+    assert len(docs._rendered) <= docs.MAX_PREFIXES
+    first = await (await client.get("/openapi.json")).read()
+    assert first == await (await client.get("/openapi.json")).read()  # rendered once, reused
+    assert docs.for_prefix("") is docs.for_prefix("")

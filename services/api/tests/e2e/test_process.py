@@ -1,0 +1,181 @@
+"""The real process against a fake upstream on a real port: statuses, single flight, TTL,
+shutdown, configuration errors, and that the key never leaks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import aiohttp
+import pytest
+
+from tests.conftest import API_KEY
+from tests.e2e.conftest import ServiceFactory
+from tests.fakes import BAD_KEY, DAILY_LIMIT, INVALID_CALL, FakeAlphaVantage, Reply
+
+Upstream = tuple[FakeAlphaVantage, str]
+
+
+def live_env(host: str, **extra: str) -> dict[str, str]:
+    return {
+        "STOCKS_API_HOST": host,
+        "STOCKS_API_KEY": API_KEY,
+        "ENABLE_METRICS": "true",
+        "UPSTREAM_RATE_PER_SECOND": "0",
+        "UPSTREAM_DAILY_BUDGET": "0",
+        "ALLOWED_SYMBOLS": "*",
+        **extra,
+    }
+
+
+async def test_every_status_through_the_real_process_and_no_key_anywhere(
+    start_service: ServiceFactory, fake_upstream: Upstream
+) -> None:
+    fake, host = fake_upstream
+    fake.script("UNKN", Reply(INVALID_CALL))
+    fake.script("BADK", Reply(BAD_KEY))
+    fake.script("THRO", Reply(DAILY_LIMIT))
+    fake.script("SLOW", Reply(stall=True))
+    service = await start_service(
+        live_env(host, UPSTREAM_TIMEOUT_SECONDS="0.3", UPSTREAM_DEADLINE_SECONDS="0.5")
+    )
+    service_no_wildcard = await start_service(live_env(host, ALLOWED_SYMBOLS="AAPL"))
+    cases = [
+        (service.url, "GET", "/ndays", 200),
+        (service.url, "GET", "/ndays?ndays=abc", 400),
+        (service_no_wildcard.url, "GET", "/ndays?symbol=IBM", 403),
+        (service.url, "GET", "/ndays?symbol=UNKN", 404),
+        (service.url, "GET", "/nope", 404),
+        (service.url, "POST", "/ndays", 405),
+        (service.url, "GET", "/ndays?symbol=BADK", 502),
+        (service.url, "GET", "/ndays?symbol=SLOW", 504),
+        (service.url, "GET", "/ndays?symbol=THRO", 503),  # last: a throttle holds off all calls
+        (service.url, "GET", "/metrics", 200),
+    ]
+    seen: list[str] = []
+    async with aiohttp.ClientSession() as session:
+        for base, method, path, status in cases:
+            async with session.request(method, base + path) as response:
+                text = await response.text()
+                assert response.status == status, (path, text)
+                assert "X-Request-ID" in response.headers
+                if status >= 400:
+                    assert response.content_type == "application/problem+json"
+                    assert json.loads(text)["status"] == status
+                seen.append(text + str(response.headers))
+    logs = service.output() + service_no_wildcard.output()
+    assert '"level": "DEBUG"' in logs or '"level": "INFO"' in logs
+    assert API_KEY not in "".join(seen)
+    assert API_KEY not in logs
+    access = [json.loads(line) for line in logs.splitlines() if '"stock_ticker.access"' in line]
+    assert {entry["status"] for entry in access} >= {200, 400, 403, 404, 405, 502, 503, 504}
+    assert all({"method", "route", "duration_ms", "request_id", "cache"} <= set(e) for e in access)
+
+
+async def test_single_flight_and_ttl_in_the_real_process(
+    start_service: ServiceFactory, fake_upstream: Upstream
+) -> None:
+    fake, host = fake_upstream
+    gate = asyncio.Event()
+    fake.script("MSFT", Reply(gate=gate))
+    service = await start_service(live_env(host, API_REFRESH_FREQUENCY_MINUTES="0.02"))  # 1.2 s
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+        async def get() -> tuple[int, str]:
+            async with session.get(f"{service.url}/ndays") as response:
+                await response.read()
+                return response.status, response.headers["X-Cache"]
+
+        requests = [asyncio.ensure_future(get()) for _ in range(100)]
+        while fake.in_flight == 0:
+            await asyncio.sleep(0.01)  # until the one upstream call arrives
+        gate.set()
+        results = await asyncio.gather(*requests)
+        assert {status for status, _ in results} == {200}
+        # Requests that reached the app after the refresh landed are plain hits.
+        assert {cache for _, cache in results} <= {"MISS", "HIT"}
+        assert (200, "MISS") in results
+        assert fake.total_calls == 1
+        fetched = time.monotonic()
+        assert await get() == (200, "HIT")
+        cache = "HIT"
+        while cache == "HIT":  # the entry expires on its own after the TTL
+            await asyncio.sleep(0.05)
+            _status, cache = await get()
+        assert cache == "MISS"
+        assert time.monotonic() - fetched >= 1.1
+        assert fake.total_calls == 2
+
+
+async def test_sigterm_drains_then_exits_zero(
+    start_service: ServiceFactory, fake_upstream: Upstream
+) -> None:
+    _, host = fake_upstream
+    service = await start_service(live_env(host, SHUTDOWN_DRAIN_SECONDS="1"))
+    async with aiohttp.ClientSession() as session:
+        service.signal(signal.SIGTERM)
+        while True:  # readiness flips at once...
+            async with session.get(f"{service.url}/readyz") as ready:
+                if ready.status == 503:
+                    break
+        async with session.get(f"{service.url}/ndays") as response:
+            assert response.status == 200  # ...while requests are still served
+        started = time.monotonic()
+    assert await service.wait_exit(timeout=10) == 0
+    assert time.monotonic() - started < 5
+    logs = service.output()
+    assert "SIGTERM: draining" in logs
+    assert '"message": "stopped"' in logs
+
+
+async def test_sigint_skips_the_drain(start_service: ServiceFactory) -> None:
+    service = await start_service({"SHUTDOWN_DRAIN_SECONDS": "30"})
+    started = time.monotonic()
+    service.signal(signal.SIGINT)
+    assert await service.wait_exit(timeout=10) == 0
+    assert time.monotonic() - started < 5
+    assert "draining" not in service.output()
+
+
+async def test_sample_mode_warns_and_serves_sample_data(start_service: ServiceFactory) -> None:
+    service = await start_service({})
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{service.url}/ndays?ndays=3") as response,
+    ):
+        body = await response.json()
+    assert body["source"] == "sample"
+    assert body["ndays"] == 3
+    assert "SYNTHETIC sample data" in service.output()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("NDAYS", "0"),
+        ("PORT", "http"),
+        ("API_REFRESH_FREQUENCY_MINUTES", "-1"),
+        ("SYMBOL", "not a symbol"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_bad_configuration_exits_2_with_one_line(variable: str, value: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "stock_ticker"],
+        env={"PATH": "/usr/bin:/bin", variable: value, "STOCKS_API_KEY": API_KEY},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert variable in lines[0]
+    assert "expected" in lines[0]
+    assert "Traceback" not in result.stderr
+    assert API_KEY not in result.stderr
