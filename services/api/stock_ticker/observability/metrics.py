@@ -15,6 +15,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.gc_collector import GCCollector
@@ -45,6 +46,7 @@ class Metrics:
     """Every metric the service exposes, registered on a private registry."""
 
     def __init__(self) -> None:
+        disable_created_metrics()  # `_created` samples double the scrape and say nothing here
         self.registry = CollectorRegistry(auto_describe=True)
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)

@@ -67,7 +67,7 @@ def symbol_not_allowed(symbol: str) -> Problem:
     return Problem(
         403,
         "Symbol not allowed",
-        f"{symbol} is not in this service's ALLOWED_SYMBOLS",
+        f"{symbol} is not in this service's ALLOWED_SYMBOLS (the operator can add it, or '*')",
         "symbol-not-allowed",
     )
 
