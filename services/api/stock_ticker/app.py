@@ -13,7 +13,7 @@ from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service import Quotes
 from stock_ticker.upstream import AlphaVantageClient, PriceProvider, SampleProvider
 from stock_ticker.web.docs import DOCS_PATHS, setup_docs
-from stock_ticker.web.middlewares import envelope, metrics, problem_responses
+from stock_ticker.web.middlewares import http_envelope
 from stock_ticker.web.routes import setup_routes
 from stock_ticker.web.state import LIFECYCLE, METRICS, QUOTES, SETTINGS, Lifecycle
 
@@ -31,7 +31,7 @@ def create_app(
     """Build the application. Nothing touches the network until a request needs data."""
     registry = Metrics()
     app = web.Application(
-        middlewares=[envelope(DOCS_PATHS), metrics(registry), problem_responses],
+        middlewares=[http_envelope(registry, DOCS_PATHS)],
         client_max_size=1024,  # no route takes a body
     )
     app[SETTINGS] = settings

@@ -1,25 +1,86 @@
-"""JSON lines on stdout: one object per record, with whatever `extra` fields the caller gave."""
+"""JSON lines on stdout: one object per record, written in batches.
+
+Writing and flushing stdout once per log line is the largest single cost of a warm request with
+the access log on (see docs/benchmarks.md). Lines are therefore collected and written together
+once per event-loop iteration: under load one write carries many lines, at rest a line still goes
+out within the same loop turn. Outside a running loop (start-up, shutdown, other threads) a line is
+written at once, and whatever is pending is flushed at exit.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import datetime as dt
-import json
+import functools
 import logging
 import sys
-from typing import Any
+import threading
+from typing import Any, BinaryIO
+
+import orjson
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
 
 
+class LineSink:
+    """Collects whole lines and writes them to a binary stream once per loop iteration."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._pending: list[bytes] = []
+        self._scheduled = False
+        self._lock = threading.Lock()
+
+    def write(self, line: bytes) -> None:
+        self._pending.append(line)
+        if self._scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._scheduled = False
+            if not self._pending:
+                return
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._stream.write(data)
+            self._stream.flush()
+
+
+@functools.lru_cache(maxsize=4)
+def _utc_second(second: int) -> str:
+    return dt.datetime.fromtimestamp(second, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def utc_timestamp(created: float) -> str:
+    """ISO 8601 UTC with milliseconds; the date and time part is built once per second."""
+    second = int(created)
+    return f"{_utc_second(second)}.{int((created - second) * 1000):03d}+00:00"
+
+
+def json_line(entry: dict[str, Any]) -> bytes:
+    """One JSON object and a newline; values orjson cannot encode are written as `str()`."""
+    return orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE)
+
+
 class JsonFormatter(logging.Formatter):
-    """Formats a record as one JSON object per line, safe to parse whatever the message holds."""
+    """Formats a record as one JSON object, safe to parse whatever the message holds."""
 
     def format(self, record: logging.LogRecord) -> str:
+        return self.to_bytes(record).decode()
+
+    def to_bytes(self, record: logging.LogRecord) -> bytes:
         entry: dict[str, Any] = {
-            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "time": utc_timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -27,13 +88,41 @@ class JsonFormatter(logging.Formatter):
         entry.update((k, v) for k, v in vars(record).items() if k not in _STANDARD)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return json_line(entry)
 
 
-def configure_logging(level: str) -> None:
-    """Send every logger's records to stdout as JSON lines at `level`."""
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter())
+class SinkHandler(logging.Handler):
+    """A logging handler that formats records as JSON lines into a `LineSink`."""
+
+    def __init__(self, sink: LineSink) -> None:
+        super().__init__()
+        self.sink = sink
+        self.formatter_ = JsonFormatter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.sink.write(self.formatter_.to_bytes(record))
+        except Exception:  # a log line must never break a request
+            self.handleError(record)
+
+
+_sink: LineSink | None = None
+
+
+def write_line(line: bytes) -> None:
+    """Write a preformatted JSON line to the same sink as the log records (stdout by default)."""
+    global _sink
+    if _sink is None:
+        _sink = LineSink(sys.stdout.buffer)
+    _sink.write(line)
+
+
+def configure_logging(level: str, stream: BinaryIO | None = None) -> LineSink:
+    """Send every logger's records to `stream` (stdout) as JSON lines at `level`."""
+    global _sink
+    _sink = LineSink(stream if stream is not None else sys.stdout.buffer)
+    atexit.register(_sink.flush)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [SinkHandler(_sink)]
     root.setLevel(level)
+    return _sink

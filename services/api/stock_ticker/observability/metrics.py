@@ -46,7 +46,7 @@ class Metrics:
     """Every metric the service exposes, registered on a private registry."""
 
     def __init__(self) -> None:
-        disable_created_metrics()  # `_created` samples double the scrape and say nothing here
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # `_created` samples double the scrape and say nothing here
         self.registry = CollectorRegistry(auto_describe=True)
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
@@ -100,6 +100,28 @@ class Metrics:
             registry=r,
         )
         self.budget_remaining.set(float("inf"))
+        # Label values are bounded (methods, route templates, statuses), so these stay small.
+        self._in_progress: dict[str, Gauge] = {}
+        self._http_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def http_in_progress_for(self, method: str) -> Gauge:
+        """The in-progress child for `method` (bound once; `labels()` per request is costly)."""
+        child = self._in_progress.get(method)
+        if child is None:
+            child = self._in_progress[method] = self.http_in_progress.labels(method=method)
+        return child
+
+    def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count and time one answered request (children bound once per label set)."""
+        key = (method, route, status)
+        children = self._http_children.get(key)
+        if children is None:
+            children = self._http_children[key] = (
+                self.http_requests.labels(method, route, str(status)),
+                self.http_duration.labels(method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def bind_budget(self, remaining: Callable[[], float]) -> None:
         """Read the budget left at scrape time."""

@@ -3,38 +3,43 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
-from stock_ticker.web.middlewares import REQUEST_ID_HEADER
+from stock_ticker.observability.logging import json_line, utc_timestamp, write_line
+
+ACCESS_LOGGER = logging.getLogger("stock_ticker.access")
 
 
 class JsonAccessLogger(AbstractAccessLogger):
-    """Logs method, route template, status, duration, request id and cache state.
+    """Logs method, route template, path, status, duration, request id and cache state.
 
-    The route template, not the raw path, goes in the line (the raw query can be anything a
-    client typed); the path is logged too, cut to a bounded length.
+    The line goes straight to the log sink rather than through a `LogRecord`: building a record,
+    filtering and formatting it per request costs more than the rest of a warm request. The
+    `stock_ticker.access` logger's level still decides whether lines are written at all.
     """
 
-    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+    def log(self, request: BaseRequest, response: StreamResponse, time_taken: float) -> None:
+        if not self.logger.isEnabledFor(logging.INFO):
+            return
         match_info = getattr(request, "match_info", None)
         resource = match_info.route.resource if match_info is not None else None
-        self.logger.info(
-            "%s %s %s",
-            request.method,
-            request.path[:200],
-            response.status,
-            extra={
+        path = request.path[:200]
+        line = json_line(
+            {
+                "time": utc_timestamp(time.time()),
+                "level": "INFO",
+                "logger": self.logger.name,
+                "message": f"{request.method} {path} {response.status}",
                 "method": request.method,
                 "route": resource.canonical if resource is not None else "unmatched",
-                "path": request.path[:200],
+                "path": path,
                 "status": response.status,
-                "duration_ms": round(time * 1000, 3),
-                "request_id": response.headers.get(REQUEST_ID_HEADER),
+                "duration_ms": round(time_taken * 1000, 3),
+                "request_id": response.headers.get("X-Request-ID"),
                 "cache": response.headers.get("X-Cache"),
-            },
+            }
         )
-
-
-ACCESS_LOGGER = logging.getLogger("stock_ticker.access")
+        write_line(line)

@@ -1,12 +1,17 @@
-"""Middlewares, outermost first: envelope (request id, security headers, problem rendering) →
-metrics → problem_responses (transport limits; every exception becomes a `Problem`)."""
+"""The one middleware every request passes through.
+
+It does, in order: request id, transport limits, the handler, every exception turned into an RFC
+9457 problem, security headers, and HTTP metrics. These are one middleware rather than a stack of
+four because each aiohttp middleware layer costs a measurable share of a warm `/ndays` request
+(see docs/benchmarks.md); the steps stay separate functions below.
+"""
 
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
-import uuid
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -39,13 +44,57 @@ _SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Server": "stock-ticker",  # no framework or version for scanners to match
 }
+_API_HEADERS = {**_SECURITY_HEADERS, "Content-Security-Policy": API_CSP}
+_DOCS_HEADERS = {**_SECURITY_HEADERS, "Content-Security-Policy": DOCS_CSP}
+
+
+def http_envelope(metrics: Metrics, docs_prefixes: tuple[str, ...]) -> Middleware:
+    """Build the middleware; `docs_prefixes` get the CSP that lets Swagger UI run."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        method = request.method if request.method in ALLOWED_METHODS else "OTHER"
+        in_progress = metrics.http_in_progress_for(method)
+        in_progress.inc()
+        request_id = _request_id(request)
+        request[REQUEST_ID] = request_id
+        try:
+            _check_limits(request)
+            response = await handler(request)
+        except Exception as exc:  # every failure, expected or not, becomes a problem answer
+            response = as_problem(exc, request).to_response(request, request_id)
+        finally:
+            in_progress.dec()
+        headers = response.headers
+        headers[REQUEST_ID_HEADER] = request_id
+        headers.update(_DOCS_HEADERS if request.path.startswith(docs_prefixes) else _API_HEADERS)
+        metrics.observe_http(
+            method, _route_template(request), response.status, time.perf_counter() - started
+        )
+        return response
+
+    return middleware
+
+
+def as_problem(exc: Exception, request: web.Request) -> Problem:
+    """The problem a client should see for `exc`; unexpected errors are logged, not shown."""
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, web.HTTPError):  # aiohttp's own 4xx/5xx: unknown route, wrong method
+        return problems.from_http_exception(exc)
+    if isinstance(exc, UpstreamError | BudgetExhausted):
+        return problems.from_upstream(exc, request.get(REQUESTED_SYMBOL, ""))
+    log.error("unhandled error", exc_info=exc, extra={"request_id": request.get(REQUEST_ID)})
+    return problems.internal_error()
 
 
 def _request_id(request: web.Request) -> str:
     given = request.headers.get(REQUEST_ID_HEADER)
     if given is not None and _SAFE_REQUEST_ID.fullmatch(given):
         return given
-    return uuid.uuid4().hex
+    # Unique, not secret: 128 random bits without the cost of a uuid4 per request.
+    return f"{random.getrandbits(128):032x}"
 
 
 def _check_limits(request: web.Request) -> None:
@@ -58,8 +107,7 @@ def _check_limits(request: web.Request) -> None:
         )
     if len(request.raw_path) > MAX_TARGET_BYTES:
         raise Problem(414, "URI Too Long", f"the request target exceeds {MAX_TARGET_BYTES} bytes")
-    size = sum(len(k) + len(v) for k, v in request.raw_headers)
-    if size > MAX_HEADER_BYTES:
+    if sum(len(k) + len(v) for k, v in request.raw_headers) > MAX_HEADER_BYTES:
         raise Problem(
             431,
             "Request Header Fields Too Large",
@@ -67,71 +115,6 @@ def _check_limits(request: web.Request) -> None:
         )
 
 
-def envelope(docs_prefixes: tuple[str, ...]) -> Middleware:
-    """Request id, transport limits and security headers, on every response including errors."""
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request_id = _request_id(request)
-        request[REQUEST_ID] = request_id
-        try:
-            response = await handler(request)
-        except Problem as problem:
-            response = problem.to_response(request, request_id)
-        response.headers[REQUEST_ID_HEADER] = request_id
-        response.headers.update(_SECURITY_HEADERS)
-        response.headers["Content-Security-Policy"] = (
-            DOCS_CSP if request.path.startswith(docs_prefixes) else API_CSP
-        )
-        return response
-
-    return middleware
-
-
-def metrics(registry: Metrics) -> Middleware:
-    """Count and time every request by method, route template and status."""
-    in_progress = {m: registry.http_in_progress.labels(method=m) for m in ALLOWED_METHODS}
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        method = request.method if request.method in ALLOWED_METHODS else "OTHER"
-        route = _route_template(request)
-        gauge = in_progress.get(method) or registry.http_in_progress.labels(method=method)
-        gauge.inc()
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await handler(request)
-            status = response.status
-            return response
-        except Problem as problem:
-            status = problem.status
-            raise
-        finally:
-            gauge.dec()
-            registry.http_requests.labels(method, route, str(status)).inc()
-            registry.http_duration.labels(method, route).observe(time.perf_counter() - started)
-
-    return middleware
-
-
 def _route_template(request: web.Request) -> str:
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else "unmatched"
-
-
-@web.middleware
-async def problem_responses(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every exception into a problem: framework 4xx, upstream faults, and the unexpected."""
-    try:
-        _check_limits(request)
-        return await handler(request)
-    except Problem:
-        raise
-    except web.HTTPError as exc:  # 4xx/5xx only: a redirect passes through as it is
-        raise problems.from_http_exception(exc) from None
-    except (UpstreamError, BudgetExhausted) as exc:
-        raise problems.from_upstream(exc, request.get(REQUESTED_SYMBOL, "")) from None
-    except Exception:
-        log.exception("unhandled error", extra={"request_id": request.get(REQUEST_ID)})
-        raise problems.internal_error() from None
