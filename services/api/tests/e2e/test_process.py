@@ -129,8 +129,10 @@ async def test_sigterm_drains_then_exits_zero(
     assert await service.wait_exit(timeout=10) == 0
     assert time.monotonic() - started < 5
     logs = service.output()
-    messages = [json.loads(line)["message"] for line in logs.splitlines()]
-    assert messages[-3:] == [
+    entries = [json.loads(line) for line in logs.splitlines()]
+    lifecycle = [e["message"] for e in entries if e["logger"] == "stock_ticker.server"]
+    assert lifecycle == [
+        "listening",
         "SIGTERM: draining",
         "stopping: finishing requests in flight",
         "stopped",
