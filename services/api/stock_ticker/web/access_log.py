@@ -9,6 +9,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
 from stock_ticker.observability.logging import json_line, utc_timestamp, write_line
+from stock_ticker.web.state import HANDLING_SECONDS
 
 ACCESS_LOGGER = logging.getLogger("stock_ticker.access")
 
@@ -37,7 +38,7 @@ class JsonAccessLogger(AbstractAccessLogger):
                 "route": resource.canonical if resource is not None else "unmatched",
                 "path": path,
                 "status": response.status,
-                "duration_ms": round(time_taken * 1000, 3),
+                "duration_ms": round(request.get(HANDLING_SECONDS, time_taken) * 1000, 3),
                 "request_id": response.headers.get("X-Request-ID"),
                 "cache": response.headers.get("X-Cache"),
             }

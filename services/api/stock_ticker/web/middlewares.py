@@ -21,7 +21,7 @@ from stock_ticker.service import BudgetExhausted
 from stock_ticker.upstream import UpstreamError
 from stock_ticker.web import problems
 from stock_ticker.web.problems import Problem
-from stock_ticker.web.state import REQUEST_ID, REQUESTED_SYMBOL
+from stock_ticker.web.state import HANDLING_SECONDS, REQUEST_ID, REQUESTED_SYMBOL
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +69,8 @@ def http_envelope(metrics: Metrics, docs_prefixes: tuple[str, ...]) -> Middlewar
         headers = response.headers
         headers[REQUEST_ID_HEADER] = request_id
         headers.update(_DOCS_HEADERS if request.path.startswith(docs_prefixes) else _API_HEADERS)
-        metrics.observe_http(
-            method, _route_template(request), response.status, time.perf_counter() - started
-        )
+        elapsed = request[HANDLING_SECONDS] = time.perf_counter() - started
+        metrics.observe_http(method, _route_template(request), response.status, elapsed)
         return response
 
     return middleware
