@@ -11,6 +11,7 @@ from stock_ticker.app import create_app
 from stock_ticker.config import ConfigError, load_settings
 from stock_ticker.observability.logging import configure_logging
 from stock_ticker.server import serve
+from stock_ticker.workers import WORKER_FLAG, supervise
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -24,12 +25,15 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 def main(environ: Mapping[str, str] | None = None) -> int:
     """Entry point; returns the process exit status."""
+    environ = os.environ if environ is None else environ
     try:
-        settings = load_settings(os.environ if environ is None else environ)
+        settings = load_settings(environ)
     except ConfigError as exc:
         print(f"stock-ticker: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    if settings.web_concurrency > 1 and WORKER_FLAG not in environ:
+        return supervise(settings, environ)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(serve(create_app(settings), settings))
     return 0
