@@ -12,7 +12,30 @@ PORT ?= 8000
 SYMBOL ?= MSFT
 NDAYS ?= 7
 
-.PHONY: help venv run test lint type bench clean ndays
+# Containers and Kubernetes (docs/deploy.md). Every kubectl call names KUBECTL_CONTEXT, so nothing
+# lands on another cluster by accident: `make deploy KUBECTL_CONTEXT=my-cluster IMAGE_NAME=reg/x PUSH=1`.
+DOCKER ?= docker
+DOCKERFILE := infra/docker/Dockerfile
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(API)/pyproject.toml)
+IMAGE_NAME ?= stock-ticker
+IMAGE_TAG ?= $(VERSION)
+IMAGE := $(IMAGE_NAME):$(IMAGE_TAG)
+TEST_IMAGE ?= $(IMAGE_NAME):test
+PUSH ?=
+KUBECTL_CONTEXT ?= docker-desktop
+KUBECTL := kubectl --context $(KUBECTL_CONTEXT)
+NAMESPACE := stock-ticker
+PUBLIC_METRICS ?=
+INGRESS_PORT ?= 8080
+INGRESS_NGINX_VERSION ?= 1.13.2
+INGRESS_NGINX_MANIFEST ?= https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v$(INGRESS_NGINX_VERSION)/deploy/static/provider/cloud/deploy.yaml
+# The variables the service reads (from config.py), passed through to `docker run` when set.
+APP_VAR_CALL := (read|environ[.]get)[(] *"[A-Z_0-9]+"
+APP_VARS := $(filter-out PORT HOST,$(shell tr -s '\n ' ' ' < $(API)/stock_ticker/config.py | grep -oE '$(APP_VAR_CALL)' | grep -oE '[A-Z][A-Z_0-9]+' | sort -u))
+OVERLAY := build/k8s
+
+.PHONY: help venv run test lint type bench clean ndays build build-tests docker-run docker-test \
+	test-image manifests deploy configure-ingress rollout-restart logs
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -29,8 +52,11 @@ venv: $(STAMP) ## Create .venv with the service and the test tools
 run: $(STAMP) ## Serve on :$(PORT) in the foreground (sample data unless STOCKS_API_KEY is set)
 	PORT=$(PORT) $(BIN)/python -m stock_ticker
 
-test: $(STAMP) ## Every check: lint, types, tests with the 100% coverage gate
-	$(BIN)/tox run -e lint,type,test
+test: $(STAMP) ## Every check: lint, types, tests with the 100% coverage gate, infra checks
+	$(BIN)/tox run -e lint,type,test,infra
+
+test-image: $(STAMP) ## Build the images with podman/buildah and run the api image (slow; CI runs it)
+	$(BIN)/tox run -e image
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/tox run -e lint
@@ -45,6 +71,67 @@ ndays: ## Ask a running service for prices: make ndays [SYMBOL=MSFT NDAYS=7 URL=
 	curl -sS "$${URL:-http://localhost:$(PORT)}/ndays?symbol=$(SYMBOL)&ndays=$(NDAYS)"; echo
 
 clean: ## Remove the virtualenv, tox envs and caches
-	rm -rf $(VENV) .tox test-artifacts
+	rm -rf $(VENV) .tox test-artifacts build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	rm -rf $(API)/.coverage* $(API)/.mypy_cache $(API)/.pytest_cache $(API)/*.egg-info .ruff_cache
+
+build: ## Build the api image $(IMAGE) (docker)
+	$(DOCKER) build -f $(DOCKERFILE) --target api -t $(IMAGE) \
+		--build-arg VERSION=$(VERSION) \
+		--build-arg REVISION=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown) \
+		--build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) .
+
+build-tests: ## Build the test image $(TEST_IMAGE) (dev dependencies and tox envs)
+	$(DOCKER) build -f $(DOCKERFILE) --target test -t $(TEST_IMAGE) .
+
+docker-run: build ## Run the api image on :$(PORT), read-only; reloads when services/api/stock_ticker changes
+	$(DOCKER) run --rm --name stock-ticker-dev --read-only --tmpfs /tmp \
+		--cap-drop ALL --security-opt no-new-privileges -p $(PORT):8000 \
+		$(foreach v,$(APP_VARS),-e $(v)) -e PYTHONPATH=/src \
+		-v "$(CURDIR)/$(API)/stock_ticker:/src/stock_ticker:ro" \
+		-v "$(CURDIR)/infra/docker/reload.py:/src/reload.py:ro" \
+		$(IMAGE) python /src/reload.py /src/stock_ticker -- python -m stock_ticker
+
+docker-test: build-tests ## Run lint, types and tests (tox) inside the test image
+	$(DOCKER) run --rm $(TEST_IMAGE)
+
+manifests: ## Print what `make deploy` applies (IMAGE_NAME, IMAGE_TAG, PUBLIC_METRICS=1)
+	@mkdir -p $(OVERLAY)
+	@{ echo 'apiVersion: kustomize.config.k8s.io/v1beta1'; echo 'kind: Kustomization'; \
+	   echo 'resources: [../../infra/k8s]'; \
+	   $(if $(PUBLIC_METRICS),echo 'components: [../../infra/k8s/components/public-metrics]';) \
+	   echo 'images: [{name: stock-ticker, newName: "$(IMAGE_NAME)", newTag: "$(IMAGE_TAG)"}]'; \
+	 } > $(OVERLAY)/kustomization.yaml
+	@kubectl kustomize $(OVERLAY)
+
+deploy: ## Build, apply infra/k8s and the Secret from STOCKS_API_KEY to KUBECTL_CONTEXT ($(KUBECTL_CONTEXT))
+	@test -n "$$STOCKS_API_KEY" || { echo 'deploy: STOCKS_API_KEY is not set (read -rs STOCKS_API_KEY; export STOCKS_API_KEY)' >&2; exit 1; }
+	$(KUBECTL) cluster-info >/dev/null
+	$(MAKE) --no-print-directory build
+	$(if $(PUSH),$(DOCKER) push $(IMAGE))
+	$(KUBECTL) apply -f infra/k8s/namespace.yaml
+	@echo '$(KUBECTL) -n $(NAMESPACE) create secret generic stock-ticker-api --from-env-file=<stdin> --dry-run=client -o yaml | $(KUBECTL) apply -f -'
+	@out=$$(printf 'STOCKS_API_KEY=%s\n' "$$STOCKS_API_KEY" \
+		| $(KUBECTL) -n $(NAMESPACE) create secret generic stock-ticker-api --from-env-file=/dev/stdin --dry-run=client -o yaml \
+		| $(KUBECTL) apply -f -) && echo "$$out" \
+		&& if [[ $$out == *configured* ]]; then \
+			echo 'deploy: the key changed, restarting the pods'; \
+			$(KUBECTL) -n $(NAMESPACE) rollout restart deployment/stock-ticker 2>/dev/null || true; fi
+	$(MAKE) --no-print-directory -s manifests > /dev/null
+	$(KUBECTL) apply -k $(OVERLAY)
+	$(KUBECTL) -n $(NAMESPACE) rollout status deployment/stock-ticker --timeout=180s
+
+configure-ingress: ## Install the NGINX ingress controller $(INGRESS_NGINX_VERSION), exposed on localhost:$(INGRESS_PORT)
+	$(KUBECTL) apply -f $(INGRESS_NGINX_MANIFEST)
+	$(KUBECTL) -n ingress-nginx patch service ingress-nginx-controller --type=json \
+		-p '[{"op": "replace", "path": "/spec/ports/0/port", "value": $(INGRESS_PORT)}]'
+	$(KUBECTL) -n ingress-nginx rollout status deployment/ingress-nginx-controller --timeout=300s
+	@echo "ingress: http://localhost:$(INGRESS_PORT)/stock-ticker/ndays (Docker Desktop publishes LoadBalancer ports on localhost)"
+
+rollout-restart: ## Restart the pods (new image under the same tag, changed ConfigMap or Secret)
+	$(KUBECTL) -n $(NAMESPACE) rollout restart deployment/stock-ticker
+	$(KUBECTL) -n $(NAMESPACE) rollout status deployment/stock-ticker --timeout=180s
+
+logs: ## Follow the logs of every stock-ticker pod
+	$(KUBECTL) -n $(NAMESPACE) logs -f --prefix --tail=100 --max-log-requests=10 \
+		-l app.kubernetes.io/name=stock-ticker

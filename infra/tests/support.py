@@ -1,0 +1,154 @@
+"""Helpers shared by infra/tests: paths, tools, rendering, free ports, processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "infra" / "k8s"
+DOCKERFILE = ROOT / "infra" / "docker" / "Dockerfile"
+CONFIG_PY = ROOT / "services" / "api" / "stock_ticker" / "config.py"
+ARTIFACTS = ROOT / "test-artifacts"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(name: str, *candidates: str) -> str:
+    """Path of a tool; a missing tool fails the test under CI=true and skips it elsewhere."""
+    found = shutil.which(name) or next((c for c in candidates if os.access(c, os.X_OK)), None)
+    if found:
+        return found
+    message = f"{name} is not installed (.ci/run installs it)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def run(*args: str | Path, stdin: str | None = None, timeout: float = 120) -> str:
+    """Run a command; fail the test with its output when it exits non-zero."""
+    proc = subprocess.run(
+        [str(a) for a in args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.fail(
+            f"{' '.join(map(str, args))} exited {proc.returncode}\n"
+            f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+        )
+    return proc.stdout
+
+
+def render(*components: str) -> str:
+    """`kubectl kustomize` of the base, optionally with components from infra/k8s/components."""
+    kubectl = require("kubectl")
+    if not components:
+        return run(kubectl, "kustomize", K8S)
+    with tempfile.TemporaryDirectory() as overlay:
+        rel = os.path.relpath(K8S, overlay)
+        Path(overlay, "kustomization.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                    "kind": "Kustomization",
+                    "resources": [rel],
+                    "components": [f"{rel}/components/{c}" for c in components],
+                }
+            )
+        )
+        return run(kubectl, "kustomize", overlay)
+
+
+def objects(rendered: str) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(rendered) if doc]
+
+
+def find(objs: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    matches = [
+        o for o in objs if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)
+    ]
+    assert len(matches) == 1, f"expected one {kind} {name or ''}, found {len(matches)}"
+    return matches[0]
+
+
+def app_variables() -> set[str]:
+    """Every environment variable config.py reads: the names passed to read()/environ.get()."""
+    names = set(re.findall(r"""(?:\bread|environ\.get)\(\s*"([A-Z][A-Z0-9_]*)\"""", CONFIG_PY.read_text()))
+    assert len(names) >= 10, f"config.py parsing found too few variables: {sorted(names)}"
+    return names
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 20, proc: subprocess.Popen[Any] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"process exited {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback
+                if resp.status == 200:
+                    return
+        except (OSError, urllib.error.URLError) as exc:
+            last = exc
+        time.sleep(0.1)
+    pytest.fail(f"{url} did not answer within {timeout} s: {last}")
+
+
+class Response:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> Response:
+    """GET that returns error statuses instead of raising."""
+    req = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
+            return Response(resp.status, dict(resp.headers), resp.read())
+    except urllib.error.HTTPError as exc:
+        return Response(exc.code, dict(exc.headers), exc.read())
+
+
+@contextlib.contextmanager
+def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process with its output in `log`; terminated (then killed) on exit."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
