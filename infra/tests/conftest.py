@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import ingress_nginx
-from support import find, free_port, objects, process, render, require, wait_http
+from support import free_port, objects, process, render, require, service_target, wait_http
 
 
 @pytest.fixture(scope="session")
@@ -23,25 +23,6 @@ def manifests() -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def manifests_public_metrics() -> list[dict[str, Any]]:
     return objects(render("public-metrics"))
-
-
-def service_target(objs: list[dict[str, Any]], service: str, port: str | int) -> int:
-    """Follow Service port -> targetPort -> the selected pods' containerPort; return the number."""
-    svc = find(objs, "Service", service)
-    sport = next(p for p in svc["spec"]["ports"] if port in (p.get("name"), p["port"]))
-    target = sport.get("targetPort", sport["port"])
-    deployments = [
-        d
-        for d in objs
-        if d["kind"] == "Deployment"
-        and svc["spec"]["selector"].items() <= d["spec"]["template"]["metadata"]["labels"].items()
-    ]
-    assert len(deployments) == 1, f"Service {service} selects {len(deployments)} Deployments"
-    for container in deployments[0]["spec"]["template"]["spec"]["containers"]:
-        for cport in container.get("ports", []):
-            if target in (cport.get("name"), cport["containerPort"]):
-                return int(cport["containerPort"])
-    raise AssertionError(f"Service {service} port {port} targets no container port ({target})")
 
 
 @pytest.fixture(scope="session")

@@ -152,3 +152,22 @@ def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+
+
+def service_target(objs: list[dict[str, Any]], service: str, port: str | int) -> int:
+    """Follow Service port -> targetPort -> the selected pods' containerPort; return the number."""
+    svc = find(objs, "Service", service)
+    sport = next(p for p in svc["spec"]["ports"] if port in (p.get("name"), p["port"]))
+    target = sport.get("targetPort", sport["port"])
+    deployments = [
+        d
+        for d in objs
+        if d["kind"] == "Deployment"
+        and svc["spec"]["selector"].items() <= d["spec"]["template"]["metadata"]["labels"].items()
+    ]
+    assert len(deployments) == 1, f"Service {service} selects {len(deployments)} Deployments"
+    for container in deployments[0]["spec"]["template"]["spec"]["containers"]:
+        for cport in container.get("ports", []):
+            if target in (cport.get("name"), cport["containerPort"]):
+                return int(cport["containerPort"])
+    raise AssertionError(f"Service {service} port {port} targets no container port ({target})")

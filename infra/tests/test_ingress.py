@@ -1,0 +1,129 @@
+"""The ingress path end to end: nginx configured from the rendered Ingress, the real app behind it."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin
+
+import ingress_nginx
+from conftest import Nginx
+from support import get
+
+Objs = list[dict[str, Any]]
+
+
+def test_generated_config_follows_the_manifest(manifests: Objs, nginx: Nginx) -> None:
+    conf = (nginx.prefix / "conf" / "nginx.conf").read_text()
+    assert 'location ~* "^/stock-ticker(/|$)(.*)"' in conf
+    assert 'rewrite "(?i)/stock-ticker(/|$)(.*)" /$2 break;' in conf
+    assert 'proxy_set_header X-Forwarded-Prefix "/stock-ticker";' in conf
+    # The deny location comes first, as ingress-nginx orders them.
+    assert conf.index("/stock-ticker/metrics") < conf.index('"^/stock-ticker(/|$)(.*)"')
+    locs = ingress_nginx.locations([o for o in manifests if o["kind"] == "Ingress"])
+    assert [loc.path for loc in locs] == ["/stock-ticker/metrics(/|$)(.*)", "/stock-ticker(/|$)(.*)"]
+
+
+def test_ndays_through_the_prefix_keeps_the_query_string(nginx: Nginx) -> None:
+    resp = get(f"{nginx.url}/stock-ticker/ndays?symbol=aapl&ndays=3")
+    assert resp.status == 200, resp.text
+    body = json.loads(resp.body)
+    assert (body["symbol"], body["ndays"], len(body["daily_data"])) == ("AAPL", 3, 3)
+    assert body["source"] == "sample"
+    assert "sent_to_app=/ndays" in nginx.log_for("/stock-ticker/ndays?symbol=aapl&ndays=3")
+
+
+def test_healthz_through_the_prefix(nginx: Nginx) -> None:
+    resp = get(f"{nginx.url}/stock-ticker/healthz")
+    assert resp.status == 200
+    assert json.loads(resp.body) == {"status": "ok"}
+    assert "sent_to_app=/healthz" in nginx.log_for("/stock-ticker/healthz")
+
+
+def test_readyz_through_the_prefix(nginx: Nginx) -> None:
+    assert get(f"{nginx.url}/stock-ticker/readyz").status == 200
+
+
+def test_openapi_document_names_the_prefix_as_its_server(nginx: Nginx) -> None:
+    resp = get(f"{nginx.url}/stock-ticker/openapi.json")
+    assert resp.status == 200
+    doc = json.loads(resp.body)
+    assert doc["servers"] == [{"url": "/stock-ticker"}]
+    assert "/ndays" in doc["paths"]
+
+
+def test_the_app_without_the_proxy_serves_from_the_root(app_url: str) -> None:
+    doc = json.loads(get(f"{app_url}/openapi.json").body)
+    assert doc["servers"] == [{"url": "/"}]
+
+
+class _Assets(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        url = a.get("src") if tag == "script" else a.get("href") if tag == "link" else None
+        if url:
+            self.urls.append(url)
+
+
+def test_docs_page_and_every_asset_it_loads_answer_through_the_prefix(nginx: Nginx) -> None:
+    page_url = f"{nginx.url}/stock-ticker/docs"
+    resp = get(page_url)
+    assert resp.status == 200
+    assert resp.headers["Content-Type"].startswith("text/html")
+    parser = _Assets()
+    parser.feed(resp.text)
+    assert len(parser.urls) >= 4, parser.urls
+    for url in parser.urls:
+        absolute = urljoin(page_url, url)
+        assert absolute.startswith(f"{nginx.url}/stock-ticker/"), f"{url} escapes the prefix"
+        asset = get(absolute)
+        assert asset.status == 200, f"{absolute}: {asset.status}"
+    docs_js = get(urljoin(page_url, "static/docs/docs.js")).text
+    assert re.search(r"""new URL\("openapi\.json", document\.baseURI\)""", docs_js)
+
+
+def test_a_lookalike_prefix_does_not_reach_the_app(nginx: Nginx) -> None:
+    resp = get(f"{nginx.url}/stock-tickerfoo")
+    assert resp.status == 404
+    assert "default backend" in resp.text
+    assert "upstream=-" in nginx.log_for("/stock-tickerfoo")
+    resp = get(f"{nginx.url}/stock-tickerfoo/ndays")
+    assert resp.status == 404
+    assert "upstream=-" in nginx.log_for("/stock-tickerfoo/ndays")
+
+
+def test_paths_outside_the_prefix_do_not_reach_the_app(nginx: Nginx) -> None:
+    for path in ("/ndays", "/", "/healthz"):
+        resp = get(f"{nginx.url}{path}")
+        assert resp.status == 404, path
+        assert "upstream=-" in nginx.log_for(path)
+
+
+def test_the_prefix_matches_case_insensitively_as_ingress_nginx_does(nginx: Nginx) -> None:
+    assert get(f"{nginx.url}/Stock-Ticker/healthz").status == 200
+
+
+def test_metrics_are_not_public(nginx: Nginx, app_url: str) -> None:
+    assert get(f"{app_url}/metrics").status == 200, "the app serves /metrics (for Prometheus)"
+    for path in ("/stock-ticker/metrics", "/stock-ticker//metrics", "/stock-ticker/%6Detrics",
+                 "/STOCK-TICKER/metrics", "/stock-ticker/./metrics", "/stock-ticker/metrics?x=1"):
+        resp = get(f"{nginx.url}{path}")
+        assert resp.status == 403, f"{path}: {resp.status}"
+        assert "# TYPE" not in resp.text, f"{path} leaked metrics"
+        assert "upstream=-" in nginx.log_for(path)
+
+
+def test_metrics_are_public_with_the_component(
+    nginx_for: Any, manifests_public_metrics: Objs
+) -> None:
+    nginx = nginx_for(manifests_public_metrics)
+    resp = get(f"{nginx.url}/stock-ticker/metrics")
+    assert resp.status == 200
+    assert "# TYPE" in resp.text
+    assert "sent_to_app=/metrics" in nginx.log_for("/stock-ticker/metrics")
