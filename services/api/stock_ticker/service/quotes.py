@@ -40,6 +40,8 @@ from stock_ticker.upstream import (
 
 log = logging.getLogger(__name__)
 
+#: At shutdown, how long refreshes in flight may still take before they are cancelled.
+CLOSE_GRACE_SECONDS = 5.0
 #: Seconds a symbol rests after a failed refresh when the upstream gave no `Retry-After`.
 FAILURE_COOLDOWN_SECONDS = 10.0
 #: Backoff between retries: full jitter over base * 2**attempt, capped.
@@ -140,8 +142,9 @@ class Quotes:
         )
 
     async def close(self) -> None:
-        """Let refreshes in flight finish (their quota is spent) and drop the cache."""
-        await self._flight.wait_idle()
+        """Let refreshes in flight finish (their quota is spent), within a bound, then drop the
+        cache. The bound keeps shutdown inside the Deployment's grace period."""
+        await self._flight.wait_idle(timeout=CLOSE_GRACE_SECONDS)
         await self._cache.close()
 
     def _stale(self, entry: _Entry, now: float, reason: str) -> Quote:
@@ -156,7 +159,8 @@ class Quotes:
             if exc is not None:
                 log.warning("refresh ahead failed", extra={"symbol": symbol, "error": str(exc)})
 
-        self._flight.start(symbol, lambda: self._refresh(symbol)).add_done_callback(report)
+        if symbol not in self._flight:  # one refresh, and one report, per expiry
+            self._flight.start(symbol, lambda: self._refresh(symbol)).add_done_callback(report)
 
     async def _refresh(self, symbol: str) -> _Entry:
         try:
@@ -180,6 +184,7 @@ class Quotes:
         while len(self._keys) > self._settings.cache_max_symbols:
             oldest, _ = self._keys.popitem(last=False)
             await self._cache.delete(oldest)
+            self._cooldown_until.pop(oldest, None)
 
     async def _fetch_with_retries(self, symbol: str) -> PriceSeries:
         """Try until success, a permanent error, or the overall deadline."""

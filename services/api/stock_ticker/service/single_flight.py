@@ -39,8 +39,16 @@ class SingleFlight(Generic[K, V]):
         if not task.cancelled():
             task.exception()  # mark it retrieved: a failure nobody waits for is not an error
 
-    async def wait_idle(self) -> None:
-        """Wait for every call in flight (used at shutdown)."""
+    def __contains__(self, key: K) -> bool:
+        return key in self._tasks
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        """Wait for every call in flight (used at shutdown); cancel what is left after `timeout`."""
         tasks = list(self._tasks.values())
-        if tasks:
-            await asyncio.wait(tasks)
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=timeout)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)

@@ -304,3 +304,17 @@ async def test_a_waiter_that_gives_up_does_not_cancel_the_shared_call(clock: Fak
     provider.gate.set()
     assert (await patient).state is CacheState.MISS
     assert len(provider.calls) == 1
+
+
+async def test_close_cancels_refreshes_that_outlast_the_grace(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("stock_ticker.service.quotes.CLOSE_GRACE_SECONDS", 0.01)
+    provider = ScriptedProvider()
+    quotes, _ = make(provider, clock)
+    provider.gate = asyncio.Event()  # never set: the upstream hangs
+    waiter = asyncio.ensure_future(quotes.get("MSFT"))
+    await asyncio.sleep(0)
+    await quotes.close()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
