@@ -1,0 +1,76 @@
+"""Small builders for the unit tests: bars, upstream documents, a clock moved by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from stock_ticker.domain import DailyBar
+
+FIELDS = ("1. open", "2. high", "3. low", "4. close", "5. volume")
+
+
+class ManualClock:
+    """A clock that stands still until the test moves it."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def bar(date: str, close: str = "100", *, volume: int = 1000) -> DailyBar:
+    """A bar whose open/high/low equal its close (the tests here only look at dates and closes)."""
+    price = Decimal(close)
+    return DailyBar(day(date), price, price, price, price, volume)
+
+
+def row(
+    close: str = "100.0000",
+    *,
+    open_: str | None = None,
+    high: str | None = None,
+    low: str | None = None,
+    volume: str = "1000",
+) -> dict[str, str]:
+    """One upstream row; every number a string, as Alpha Vantage sends them."""
+    return {
+        "1. open": open_ if open_ is not None else close,
+        "2. high": high if high is not None else close,
+        "3. low": low if low is not None else close,
+        "4. close": close,
+        "5. volume": volume,
+    }
+
+
+def meta(symbol: str = "MSFT", last_refreshed: object = "2026-11-27") -> dict[str, Any]:
+    return {
+        "1. Information": "Daily Prices (open, high, low, close) and Volumes",
+        "2. Symbol": symbol,
+        "3. Last Refreshed": last_refreshed,
+        "4. Output Size": "Compact",
+        "5. Time Zone": "US/Eastern",
+    }
+
+
+def daily_doc(rows: Mapping[str, object], *, meta_data: object = None) -> dict[str, Any]:
+    """A `TIME_SERIES_DAILY` success document; `meta_data` defaults to a normal block."""
+    return {
+        "Meta Data": meta() if meta_data is None else meta_data,
+        "Time Series (Daily)": dict(rows),
+    }
+
+
+def encode(doc: object) -> bytes:
+    return json.dumps(doc).encode()
