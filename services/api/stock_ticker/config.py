@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -89,8 +90,12 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         stocks_api_key=environ.get("STOCKS_API_KEY", "").strip(),
         log_level=read("LOG_LEVEL", _log_level, "INFO", "one of " + ", ".join(_LOG_LEVELS)),
         enable_metrics=environ.get("ENABLE_METRICS", "").strip().lower() in _TRUE,
-        cache_ttl_seconds=60
-        * read("API_REFRESH_FREQUENCY_MINUTES", _positive, 60.0, "a positive number of minutes"),
+        cache_ttl_seconds=read(
+            "API_REFRESH_FREQUENCY_MINUTES",
+            _minutes_as_seconds,
+            3600.0,
+            "a positive number of minutes",
+        ),
         port=read("PORT", _int_in(1, 65535), 8000, "an integer from 1 to 65535"),
         host=read("HOST", str, "0.0.0.0", "an address to listen on"),  # noqa: S104 - see Settings
         allowed_symbols=allowed,
@@ -153,9 +158,16 @@ def _int_in(low: int, high: int) -> Callable[[str], int]:
 
 def _non_negative(raw: str) -> float:
     value = Decimal(raw)
-    if not value.is_finite() or value < 0:
+    if not value.is_finite() or value < 0 or not math.isfinite(float(value)):
         raise ValueError(raw)
     return float(value)
+
+
+def _minutes_as_seconds(raw: str) -> float:
+    seconds = 60 * _positive(raw)
+    if not math.isfinite(seconds):
+        raise ValueError(raw)
+    return seconds
 
 
 def _positive(raw: str) -> float:

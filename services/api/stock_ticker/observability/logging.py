@@ -34,25 +34,25 @@ class LineSink:
         self._lock = threading.Lock()
 
     def write(self, line: bytes) -> None:
-        self._pending.append(line)
-        if self._scheduled:
-            return
         try:
-            loop = asyncio.get_running_loop()
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
+            loop = None
+        with self._lock:
+            self._pending.append(line)
+            schedule = loop is not None and not self._scheduled
+            self._scheduled = self._scheduled or schedule
+        if loop is None:
             self.flush()
-            return
-        self._scheduled = True
-        loop.call_soon(self.flush)
+        elif schedule:
+            loop.call_soon(self.flush)
 
     def flush(self) -> None:
         with self._lock:
             self._scheduled = False
-            if not self._pending:
-                return
-            data = b"".join(self._pending)
-            self._pending.clear()
-            self._stream.write(data)
+            pending, self._pending = self._pending, []
+        if pending:
+            self._stream.write(b"".join(pending))
             self._stream.flush()
 
 
@@ -63,8 +63,8 @@ def _utc_second(second: int) -> str:
 
 def utc_timestamp(created: float) -> str:
     """ISO 8601 UTC with milliseconds; the date and time part is built once per second."""
-    second = int(created)
-    return f"{_utc_second(second)}.{int((created - second) * 1000):03d}+00:00"
+    second, millis = divmod(round(created * 1000), 1000)
+    return f"{_utc_second(second)}.{millis:03d}+00:00"
 
 
 def json_line(entry: dict[str, Any]) -> bytes:
@@ -79,13 +79,14 @@ class JsonFormatter(logging.Formatter):
         return self.to_bytes(record).decode()
 
     def to_bytes(self, record: logging.LogRecord) -> bytes:
-        entry: dict[str, Any] = {
-            "time": utc_timestamp(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        entry.update((k, v) for k, v in vars(record).items() if k not in _STANDARD)
+        # Extra fields first, so a caller's `extra` can never overwrite the standard ones.
+        entry: dict[str, Any] = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+        entry.update(
+            time=utc_timestamp(record.created),
+            level=record.levelname,
+            logger=record.name,
+            message=record.getMessage(),
+        )
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json_line(entry)

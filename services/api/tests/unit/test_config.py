@@ -277,13 +277,6 @@ FLOAT_VARIABLES = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,  # "DID NOT RAISE": any other error is a real failure
-    reason="BUG: finite decimals beyond float range are accepted and become inf "
-    "(API_REFRESH_FREQUENCY_MINUTES=1e400 makes every cache miss raise OverflowError in "
-    "Quotes.get: int(inf)); 'Infinity' itself is rejected. Remove this mark once fixed.",
-)
 @pytest.mark.parametrize("variable", FLOAT_VARIABLES)
 def test_values_that_overflow_a_float_are_rejected(variable: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -292,12 +285,6 @@ def test_values_that_overflow_a_float_are_rejected(variable: str) -> None:
     assert info.value.variable == variable
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,  # "DID NOT RAISE": any other error is a real failure
-    reason="BUG: API_REFRESH_FREQUENCY_MINUTES=1e307 is a finite float, but 60 * it is inf "
-    "seconds (same OverflowError on every cache miss). Remove this mark once fixed.",
-)
 def test_a_refresh_frequency_whose_ttl_overflows_is_rejected() -> None:
     with pytest.raises(ConfigError) as info:
         load_settings({"API_REFRESH_FREQUENCY_MINUTES": "1e307"})
