@@ -186,3 +186,15 @@ def test_bad_configuration_exits_2_with_one_line(variable: str, value: str) -> N
     assert "expected" in lines[0]
     assert "Traceback" not in result.stderr
     assert API_KEY not in result.stderr
+
+
+async def test_log_level_above_info_silences_the_access_log(start_service: ServiceFactory) -> None:
+    service = await start_service({"LOG_LEVEL": "WARNING"})
+    async with aiohttp.ClientSession() as session:
+        for path in ("/ndays", "/healthz", "/nope"):
+            async with session.get(service.url + path) as response:
+                await response.read()
+    service.signal(signal.SIGINT)
+    assert await service.wait_exit(timeout=10) == 0
+    levels = {json.loads(line)["level"] for line in service.output().splitlines()}
+    assert levels == {"WARNING"}  # the sample-data warning, and no INFO or access lines
