@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -91,6 +93,11 @@ class FakeAlphaVantage:
         self.raw_query_strings: list[str] = []
         self._script: defaultdict[str, deque[Reply]] = defaultdict(deque)
         self.default: Reply | None = None
+        #: Optional per-symbol choice, asked when a symbol has no scripted reply left; returning
+        #: None falls back to `default`.
+        self.choose: Callable[[str], Reply | None] | None = None
+        #: `time.monotonic()` at each call's arrival, in order.
+        self.call_times: list[float] = []
         self.in_flight = 0
         self.app = web.Application()
         self.app.router.add_get("/query", self._query)
@@ -105,10 +112,12 @@ class FakeAlphaVantage:
     async def _query(self, request: web.Request) -> web.StreamResponse:
         symbol = request.query.get("symbol", "")
         self.calls[symbol] += 1
+        self.call_times.append(time.monotonic())
         self.queries.append(dict(request.query))
         self.raw_query_strings.append(request.query_string)
         queue = self._script.get(symbol)
-        reply = queue.popleft() if queue else (self.default or Reply())
+        chosen = self.choose(symbol) if self.choose is not None and not queue else None
+        reply = queue.popleft() if queue else (chosen or self.default or Reply())
         self.in_flight += 1
         try:
             return await self._answer(request, symbol, reply)

@@ -1,0 +1,227 @@
+"""The fault matrix: every way the upstream can fail, and what a client must see for it.
+
+Shared by the in-process matrix (`test_fault_matrix.py`) and the secrets sweep through the real
+process (`test_secrets.py`). Wording of the upstream's notices follows the real texts listed in
+the Alpha Vantage notes; each class is exercised with its real phrasing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from stock_ticker.service.quotes import FAILURE_COOLDOWN_SECONDS
+from stock_ticker.upstream.parsing import THROTTLE_RETRY_AFTER_SECONDS
+from tests.fakes import (
+    BAD_KEY,
+    BURST_LIMIT,
+    DAILY_LIMIT,
+    INVALID_CALL,
+    OLD_NOTE,
+    PREMIUM,
+    Reply,
+    series_body,
+)
+
+DEMO_KEY = {
+    "Information": "The **demo** API key is for demo purposes only. Please claim your free API "
+    "key at (https://www.alphavantage.co/support/#api-key) to explore our full API offerings. "
+    "It takes fewer than 20 seconds."
+}
+PROBLEM = "urn:stock-ticker:problem:"
+
+
+def with_rows(symbol: str, rows: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """A series document with exactly these rows (in this key order)."""
+    doc = series_body(symbol, ["1"])
+    doc["Time Series (Daily)"] = rows
+    return doc
+
+
+def row(close: str) -> dict[str, str]:
+    return {"1. open": "1", "2. high": "1", "3. low": "1", "4. close": close, "5. volume": "10"}
+
+
+def duplicate_dates_body() -> bytes:
+    """JSON with one date twice: a dict cannot hold it, so the text is written by hand."""
+    one = json.dumps(row("5"))
+    two = json.dumps(row("6"))
+    return (
+        '{"Meta Data": {"3. Last Refreshed": "2026-11-27"}, "Time Series (Daily)": '
+        f'{{"2026-11-27": {one}, "2026-11-26": {one}, "2026-11-27": {two}}}}}'
+    ).encode()
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One upstream failure and the answer a client gets when there is no stale copy."""
+
+    id: str
+    status: int
+    slug: str
+    title: str
+    #: Words the problem `detail` must contain, so it says what went wrong.
+    detail_has: str
+    #: What the upstream answers (scripted for one call); empty with `refuse`.
+    replies: tuple[Reply, ...] = ()
+    #: Nothing listens: the upstream's port refuses connections.
+    refuse: bool = False
+    #: Retry-After the client is given (503 only).
+    retry_after: int | None = None
+    #: The per-attempt timeout to configure (short for the stall, generous otherwise).
+    timeout: float = 2.0
+    #: After a failure with a stale copy, how long the symbol rests on it without a call.
+    cooldown: float = FAILURE_COOLDOWN_SECONDS
+    #: Without a stale copy, how long the service refuses to ask again (the throttle hold-off);
+    #: 0 when the next request may call at once.
+    rest: float = 0.0
+    #: Is the answer remembered for NEGATIVE_CACHE_SECONDS (an unknown symbol)?
+    remembered: bool = False
+    #: Is the failing refresh a throttle (holds off every upstream call, not just this symbol)?
+    throttle: bool = False
+
+    @property
+    def calls(self) -> int:
+        """Upstream calls the failing refresh makes (one attempt: the matrix allows no retry)."""
+        return 0 if self.refuse else len(self.replies)
+
+
+def _unavailable(fault_id: str, detail: str, retry_after: int = 10, **kw: Any) -> Fault:
+    return Fault(
+        fault_id,
+        503,
+        "upstream-unavailable",
+        "Upstream unavailable",
+        detail,
+        retry_after=retry_after,
+        **kw,
+    )
+
+
+def _bad_answer(fault_id: str, detail: str, reply: Reply) -> Fault:
+    return Fault(fault_id, 502, "upstream-bad-answer", "Bad upstream answer", detail, (reply,))
+
+
+def _throttled(fault_id: str, body: dict[str, str]) -> Fault:
+    hold = THROTTLE_RETRY_AFTER_SECONDS
+    return Fault(
+        fault_id,
+        503,
+        "upstream-throttled",
+        "Upstream throttled",
+        "rate limit",
+        (Reply(body),),
+        retry_after=int(hold),
+        cooldown=hold,
+        rest=hold,
+        throttle=True,
+    )
+
+
+FAULTS: list[Fault] = [
+    Fault(
+        "timeout",
+        504,
+        "upstream-timeout",
+        "Upstream timeout",
+        "did not answer",
+        (Reply(stall=True),),
+        timeout=0.2,
+    ),
+    _unavailable("connection-refused", "unreachable", refuse=True),
+    _unavailable("reset-mid-body", "unreachable", replies=(Reply(reset=True),)),
+    _unavailable("http-500", "HTTP 500", replies=(Reply(b"oops", status=500),)),
+    _unavailable("http-502", "HTTP 502", replies=(Reply(b"bad gateway", status=502),)),
+    _unavailable(
+        "http-503-retry-after",
+        "HTTP 503",
+        retry_after=7,
+        replies=(Reply(b"busy", status=503, headers={"Retry-After": "7"}),),
+        cooldown=7.0,
+    ),
+    _unavailable(
+        "http-429-retry-after",
+        "HTTP 429",
+        retry_after=30,
+        replies=(Reply(b"slow down", status=429, headers={"Retry-After": "30"}),),
+        cooldown=30.0,
+    ),
+    _bad_answer(
+        "html-body",
+        "not JSON",
+        Reply(
+            b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+            headers={"Content-Type": "text/html"},
+        ),
+    ),
+    _bad_answer(
+        "truncated-json",
+        "not JSON",
+        Reply(b'{"Meta Data": {"2. Symbol": "MSFT"}, "Time Series (Daily)": {"2026-11-27": {"1'),
+    ),
+    Fault(
+        "unknown-symbol",
+        404,
+        "unknown-symbol",
+        "Unknown symbol",
+        "does not know MSFT",
+        (Reply(INVALID_CALL),),
+        remembered=True,
+    ),
+    _throttled("throttle-note", OLD_NOTE),
+    _throttled("throttle-information-daily", DAILY_LIMIT),
+    _throttled("throttle-information-burst", BURST_LIMIT),
+    _bad_answer("premium", "premium", Reply(PREMIUM)),
+    _bad_answer("bad-key", "API key", Reply(BAD_KEY)),
+    _bad_answer("demo-key", "API key", Reply(DEMO_KEY)),
+    _bad_answer("empty-series", "empty", Reply(with_rows("MSFT", {}))),
+    _bad_answer(
+        "non-numeric-close",
+        "does not parse",
+        Reply(with_rows("MSFT", {"2026-11-27": row("N/A"), "2026-11-26": row("5")})),
+    ),
+    _bad_answer(
+        "not-a-finite-close",
+        "out of range",
+        Reply(with_rows("MSFT", {"2026-11-27": row("NaN"), "2026-11-26": row("5")})),
+    ),
+    _bad_answer("duplicate-dates", "repeated the key", Reply(duplicate_dates_body())),
+]
+
+
+@dataclass(frozen=True)
+class Quirk:
+    """An odd but valid series: served as data, sorted, never mistaken for a failure."""
+
+    id: str
+    body: dict[str, Any]
+    ndays: int
+    closes: list[float]
+    dates: list[str]
+
+
+QUIRKS: list[Quirk] = [
+    Quirk(
+        "fewer-rows-than-asked",
+        series_body("MSFT", ["30", "31"]),
+        ndays=7,
+        closes=[30.0, 31.0],
+        dates=["2026-11-27", "2026-11-26"],
+    ),
+    Quirk(
+        "unsorted-dates",
+        with_rows(
+            "MSFT",
+            {
+                "2026-11-25": row("25"),
+                "2026-11-27": row("27"),
+                "2026-11-24": row("24"),
+                "2026-11-26": row("26"),
+            },
+        ),
+        ndays=3,
+        closes=[27.0, 26.0, 25.0],
+        dates=["2026-11-27", "2026-11-26", "2026-11-25"],
+    ),
+]
