@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import Podman
-from support import find, free_port, get, objects, render, wait_http
+from support import ROOT, find, free_port, get, objects, process, render, require, wait_http
 
 
 def inspect(podman: Podman, ref: str, kind: str = "image") -> dict[str, Any]:
@@ -128,3 +130,47 @@ def test_test_image_runs_the_suite_offline(podman: Podman, test_image: str) -> N
     podman.timings["tox in the test image"] = time.monotonic() - start
     assert proc.returncode == 0, f"tox failed in the test image\n{proc.stdout[-8000:]}\n{proc.stderr[-3000:]}"
     assert "congratulations" in proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def docker_host(podman: Podman, base_image: str) -> Iterator[dict[str, str]]:
+    """podman's Docker-compatible API on a socket, so the Makefile's own `docker` commands run."""
+    docker = require("docker")
+    sock = podman.workdir / f"docker-{os.getpid()}.sock"
+    log = podman.workdir / "podman-service.log"
+    with process(podman.args("system", "service", "--time=0", f"unix://{sock}"), podman.env, log) as proc:
+        env = dict(podman.env, DOCKER_HOST=f"unix://{sock}", DOCKER_BUILDKIT="0")
+        deadline = time.monotonic() + 20
+        while subprocess.run([docker, "version"], env=env, capture_output=True, check=False).returncode:
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield env
+
+
+def make(env: dict[str, str], *args: str, timeout: float = 900) -> None:
+    proc = subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    assert proc.returncode == 0, f"make {' '.join(args)}\n{proc.stdout[-5000:]}\n{proc.stderr[-5000:]}"
+
+
+def test_make_build_and_docker_run_work_with_the_docker_cli(podman: Podman, docker_host: dict[str, str], tmp_path: Path) -> None:
+    make(docker_host, "build")
+    config = inspect(podman, "stock-ticker:1.0.0")["Config"]
+    assert config["Labels"]["org.opencontainers.image.version"] == "1.0.0"
+    assert config["Labels"]["org.opencontainers.image.revision"] != "unknown"
+    port = free_port()
+    env = dict(docker_host, SYMBOL="AAPL")
+    with process(["make", "--no-print-directory", "docker-run", f"PORT={port}"], env, tmp_path / "run.log") as proc:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/healthz", timeout=60, proc=proc)
+        body = json.loads(get(f"{url}/ndays?ndays=1").body)
+        assert body["symbol"] == "AAPL", "SYMBOL from the environment reaches the container"
+        state = inspect(podman, "stock-ticker-dev", "container")
+        assert state["HostConfig"]["ReadonlyRootfs"] is True
+        subprocess.run([require("docker"), "stop", "-t", "30", "stock-ticker-dev"], env=docker_host,
+                       capture_output=True, check=True, timeout=60)
+        assert proc.wait(timeout=30) == 0
+
+
+def test_make_build_tests_works_with_the_docker_cli(docker_host: dict[str, str]) -> None:
+    make(docker_host, "build-tests")
