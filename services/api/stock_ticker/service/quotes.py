@@ -21,6 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from aiocache import SimpleMemoryCache
 
@@ -98,7 +99,9 @@ class Quotes:
         self._keys: OrderedDict[str, None] = OrderedDict()
         self._flight: SingleFlight[str, _Entry] = SingleFlight()
         self._cooldown_until: dict[str, float] = {}
+        # After a throttle, or an upstream that said when to come back: no call until then.
         self._hold_off_until = 0.0
+        self._hold_off_cause: UpstreamError = UpstreamThrottled("upstream rate limit reached")
         self._budget = (
             budget
             if budget is not None
@@ -121,8 +124,12 @@ class Quotes:
             self._metrics.cache_hit.inc()
             if entry.fresh_until - now <= self._settings.refresh_ahead_seconds:
                 self._refresh_in_background(symbol)
-            return Quote(entry.series, self.source, CacheState.HIT, int(entry.fresh_until - now), 0)
+            return Quote(
+                entry.series, self.source, CacheState.HIT, round(entry.fresh_until - now), 0
+            )
         if await self._cache.get(_unknown_key(symbol)):
+            if self._usable(entry, now):
+                return self._stale(entry, now, "upstream no longer knows this symbol")
             self._metrics.cache_hit.inc()
             raise UnknownSymbol("upstream does not know this symbol (remembered)")
         if entry is not None and now < self._cooldown_until.get(symbol, 0.0):
@@ -131,14 +138,14 @@ class Quotes:
         try:
             fresh = await self._flight.run(symbol, lambda: self._refresh(symbol))
         except (UpstreamError, BudgetExhausted) as exc:
-            if entry is None or now - entry.fetched_at > self._settings.max_stale_seconds:
+            if not self._usable(entry, now):
                 raise
             self._cooldown_until[symbol] = self._clock() + (
                 exc.retry_after or FAILURE_COOLDOWN_SECONDS
             )
             return self._stale(entry, self._clock(), exc.detail)
         return Quote(
-            fresh.series, self.source, CacheState.MISS, int(fresh.fresh_until - self._clock()), 0
+            fresh.series, self.source, CacheState.MISS, round(fresh.fresh_until - self._clock()), 0
         )
 
     async def close(self) -> None:
@@ -146,6 +153,10 @@ class Quotes:
         cache. The bound keeps shutdown inside the Deployment's grace period."""
         await self._flight.wait_idle(timeout=CLOSE_GRACE_SECONDS)
         await self._cache.close()
+
+    def _usable(self, entry: _Entry | None, now: float) -> TypeGuard[_Entry]:
+        """Whether `entry` may still be served stale."""
+        return entry is not None and now - entry.fetched_at <= self._settings.max_stale_seconds
 
     def _stale(self, entry: _Entry, now: float, reason: str) -> Quote:
         self._metrics.cache_stale.inc()
@@ -200,7 +211,7 @@ class Quotes:
                 )
             except UpstreamError as exc:
                 self._metrics.observe_upstream(type(exc).__name__, time.perf_counter() - started)
-                self._note_failure(exc)
+                self._note_failure(symbol, exc)
                 attempt += 1
                 jitter = random.uniform(0, min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2**attempt))  # noqa: S311 - jitter, not security
                 backoff = max(jitter, exc.retry_after or 0.0)  # never sooner than it asked
@@ -216,8 +227,10 @@ class Quotes:
         now = self._clock()
         if now < self._hold_off_until:
             self._metrics.budget_refusals.labels(reason="hold_off").inc()
-            raise UpstreamThrottled(
-                "upstream rate limit reached; holding off", retry_after=self._hold_off_until - now
+            cause = self._hold_off_cause
+            raise type(cause)(
+                f"{cause.detail}; holding off upstream calls",
+                retry_after=self._hold_off_until - now,
             )
         if not self._provider.metered:
             return
@@ -230,16 +243,21 @@ class Quotes:
         if delay > 0:
             await self._sleep(delay)
 
-    def _note_failure(self, exc: UpstreamError) -> None:
-        if isinstance(exc, UpstreamThrottled):
+    def _note_failure(self, symbol: str, exc: UpstreamError) -> None:
+        extra = {"symbol": symbol, "error": type(exc).__name__, "retry_after": exc.retry_after}
+        if isinstance(exc, UpstreamThrottled) or exc.retry_after:
+            # The quota and the upstream's health are per key, not per symbol: hold off all.
             self._hold_off_until = self._clock() + (exc.retry_after or FAILURE_COOLDOWN_SECONDS)
-            log.warning(
-                "upstream throttled us; holding off", extra={"retry_after": exc.retry_after}
-            )
+            self._hold_off_cause = exc
+            log.warning("upstream asked us to wait: %s; holding off", exc.detail, extra=extra)
         elif isinstance(exc, UpstreamRejected):
-            log.error("upstream rejected the request: %s; check STOCKS_API_KEY", exc.detail)
+            log.error(
+                "upstream rejected the request: %s; check STOCKS_API_KEY and its plan",
+                exc.detail,
+                extra=extra,
+            )
         else:
-            log.warning("upstream call failed: %s", exc.detail)
+            log.warning("upstream call failed: %s", exc.detail, extra=extra)
 
 
 def _unknown_key(symbol: str) -> str:

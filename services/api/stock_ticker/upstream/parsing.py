@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -32,6 +33,7 @@ _THROTTLE_PHRASES = (
     "per minute",
     "sparingly",
 )
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _BAD_KEY_PHRASES = ("apikey", "api key", "demo")
 #: How long to hold off after a throttle: the upstream never says, and its burst window is short.
 THROTTLE_RETRY_AFTER_SECONDS = 60.0
@@ -55,7 +57,10 @@ def parse_daily_body(raw: bytes, symbol: str) -> PriceSeries:
     try:
         body = json.loads(raw, object_pairs_hook=_reject_duplicates)
     except _DuplicateKey as exc:
-        raise MalformedResponse(f"upstream repeated the key {str(exc)[:40]!r}") from None
+        # Only a date is echoed: other upstream text can quote the request, API key included.
+        key = str(exc)
+        shown = f"the key {key}" if _ISO_DATE.fullmatch(key) else "a key"
+        raise MalformedResponse(f"upstream repeated {shown} in its answer") from None
     except (ValueError, UnicodeDecodeError):
         raise MalformedResponse("upstream answered with something that is not JSON") from None
     if not isinstance(body, dict):

@@ -128,6 +128,7 @@ def _describe_responses(spec: dict[str, Any]) -> None:
     """Add what the schemas cannot say: problem media type, and the headers we send."""
     for path, operations in spec.get("paths", {}).items():
         for operation in operations.values():
+            operation.pop("produces", None)  # a Swagger 2 field apigami adds; not OpenAPI 3
             for status, response in operation.get("responses", {}).items():
                 headers = dict(_HEADERS)
                 if int(status) >= 400:  # every error is declared with ProblemSchema

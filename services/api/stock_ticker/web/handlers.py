@@ -52,11 +52,20 @@ async def ndays(request: web.Request) -> web.Response:
     )
 
 
+def _quotable(text: str | None) -> str:
+    """Fit a reason inside an HTTP quoted-string: printable ASCII without quotes or escapes."""
+    return "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "?" for c in text or ""
+    )
+
+
 def _cache_headers(quote: Quote) -> dict[str, str]:
     headers = {"X-Cache": quote.state, "Cache-Control": f"max-age={quote.max_age}"}
     if quote.state is CacheState.STALE:
         headers["Age"] = str(quote.age)
-        headers["Warning"] = f'110 stock-ticker "Response is Stale: {quote.stale_reason}"'
+        headers["Warning"] = (
+            f'110 stock-ticker "Response is Stale: {_quotable(quote.stale_reason)}"'
+        )
     return headers
 
 
@@ -78,7 +87,16 @@ async def readyz(request: web.Request) -> web.Response:
     return web.Response(body=_READY, content_type="application/json")
 
 
-@docs(tags=["operations"], summary="Prometheus metrics (text format), when ENABLE_METRICS is on.")
+@docs(
+    tags=["operations"],
+    summary="Prometheus metrics (text format), when ENABLE_METRICS is on.",
+    responses={
+        200: {
+            "description": "Prometheus text exposition format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics(request: web.Request) -> web.Response:
     body, content_type = request.app[METRICS].render()
     response = web.Response(body=body)

@@ -78,7 +78,8 @@ class Fault:
     rest: float = 0.0
     #: Is the answer remembered for NEGATIVE_CACHE_SECONDS (an unknown symbol)?
     remembered: bool = False
-    #: Is the failing refresh a throttle (holds off every upstream call, not just this symbol)?
+    #: Does the failure hold off every upstream call, not just this symbol's (a throttle, or an
+    #: HTTP 429/503 with Retry-After)?
     throttle: bool = False
 
     @property
@@ -139,6 +140,8 @@ FAULTS: list[Fault] = [
         retry_after=7,
         replies=(Reply(b"busy", status=503, headers={"Retry-After": "7"}),),
         cooldown=7.0,
+        rest=7.0,  # the upstream said when to come back: every call holds off until then
+        throttle=True,
     ),
     _unavailable(
         "http-429-retry-after",
@@ -146,6 +149,8 @@ FAULTS: list[Fault] = [
         retry_after=30,
         replies=(Reply(b"slow down", status=429, headers={"Retry-After": "30"}),),
         cooldown=30.0,
+        rest=30.0,
+        throttle=True,
     ),
     _bad_answer(
         "html-body",

@@ -525,3 +525,11 @@ def test_malformed_errors_do_not_chain_the_decoder_exception() -> None:
 
     assert info.value.__cause__ is None
     assert info.value.__suppress_context__
+
+
+def test_a_repeated_key_that_is_not_a_date_is_not_echoed() -> None:
+    raw = b'{"Note": "x", "Note": "apikey=SECRET"}'
+    with pytest.raises(MalformedResponse, match="repeated a key") as info:
+        parse_daily_body(raw, "MSFT")
+    assert "SECRET" not in info.value.detail
+    assert "Note" not in info.value.detail
