@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -55,9 +56,14 @@ class Nginx:
         return (self.prefix / "access.log").read_text().splitlines()
 
     def log_for(self, request_uri: str) -> str:
-        lines = [line for line in self.access_log() if line.split(" ")[0] == request_uri]
-        assert lines, f"nginx logged no request for {request_uri}"
-        return lines[-1]
+        """The last access-log line for a request (nginx writes it just after the response)."""
+        deadline = time.monotonic() + 5
+        while True:
+            lines = [line for line in self.access_log() if line.split(" ")[0] == request_uri]
+            if lines:
+                return lines[-1]
+            assert time.monotonic() < deadline, f"nginx logged no request for {request_uri}"
+            time.sleep(0.02)
 
 
 @pytest.fixture(scope="session")

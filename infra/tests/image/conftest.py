@@ -118,6 +118,7 @@ def podman() -> Iterator[Podman]:
     env = dict(os.environ, CONTAINERS_CONF=str(workdir / "containers.conf"))
     p = Podman(binary, workdir, env, {})
     yield p
+    p.run("image", "prune", "--force", check=False)  # earlier builds' layers, untagged now
     if p.timings:
         print("\nimage test timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in p.timings.items()))
 

@@ -154,6 +154,7 @@ def make(env: dict[str, str], *args: str, timeout: float = 900) -> None:
 
 
 def test_make_build_and_docker_run_work_with_the_docker_cli(podman: Podman, docker_host: dict[str, str], tmp_path: Path) -> None:
+    podman.run("rm", "-f", "-t", "0", "stock-ticker-dev", check=False)  # left by an aborted run
     make(docker_host, "build")
     config = inspect(podman, "stock-ticker:1.0.0")["Config"]
     assert config["Labels"]["org.opencontainers.image.version"] == "1.0.0"
