@@ -78,7 +78,7 @@ def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else default
     out.mkdir(parents=True, exist_ok=True)
     for symbol, start in SYMBOLS.items():
-        rng = random.Random(symbol)  # noqa: S311 - reproducible synthetic data, not security
+        rng = random.Random(symbol)
         path = out / f"{symbol}.json"
         path.write_text(json.dumps(series(symbol, start, rng), indent=1) + "\n")
         print(f"wrote {path}")

@@ -1,4 +1,4 @@
-"""Fixtures: the rendered manifests, the real service process, and nginx generated from the Ingress."""
+"""Fixtures: rendered manifests, the real service process, nginx generated from the Ingress."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import ingress_nginx
+import pytest
 from support import free_port, objects, process, render, require, service_target, wait_http
 
 
@@ -30,9 +29,7 @@ def manifests_public_metrics() -> list[dict[str, Any]]:
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real `python -m stock_ticker` on a free port, with sample data and /metrics on."""
     port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("STOCKS_API_KEY", "ENABLE_METRICS")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in ("STOCKS_API_KEY", "ENABLE_METRICS")}
     env.update(
         PORT=str(port),
         HOST="127.0.0.1",
@@ -87,12 +84,29 @@ def nginx_for(
                 service_target(objs, loc.service, loc.port)
                 backends[(loc.service, loc.port)] = f"127.0.0.1:{app_port}"
             prefix = tmp_path_factory.mktemp("nginx")
-            for sub in ("conf", "tmp/client_body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
+            for sub in (
+                "conf",
+                "tmp/client_body",
+                "tmp/proxy",
+                "tmp/fastcgi",
+                "tmp/uwsgi",
+                "tmp/scgi",
+            ):
                 (prefix / sub).mkdir(parents=True, exist_ok=True)
             port = free_port()
             conf = ingress_nginx.nginx_conf(prefix, port, locs, backends)
             (prefix / "conf" / "nginx.conf").write_text(conf)
-            args = [binary, "-p", str(prefix), "-c", "conf/nginx.conf", "-e", "stderr", "-g", "daemon off;"]
+            args = [
+                binary,
+                "-p",
+                str(prefix),
+                "-c",
+                "conf/nginx.conf",
+                "-e",
+                "stderr",
+                "-g",
+                "daemon off;",
+            ]
             proc = stack.enter_context(process(args, dict(os.environ), prefix / "nginx.out"))
             url = f"http://127.0.0.1:{port}"
             wait_http(f"{url}/stock-ticker/healthz", proc=proc)
@@ -103,5 +117,7 @@ def nginx_for(
 
 
 @pytest.fixture(scope="session")
-def nginx(nginx_for: Callable[[list[dict[str, Any]]], Nginx], manifests: list[dict[str, Any]]) -> Nginx:
+def nginx(
+    nginx_for: Callable[[list[dict[str, Any]]], Nginx], manifests: list[dict[str, Any]]
+) -> Nginx:
     return nginx_for(manifests)

@@ -64,7 +64,11 @@ def locations(ingresses: list[dict[str, Any]], ingress_class: str = "nginx") -> 
                         port=svc["port"].get("name") or svc["port"]["number"],
                         rewrite_target=annotations.get("rewrite-target", ""),
                         forwarded_prefix=annotations.get("x-forwarded-prefix", ""),
-                        deny=[c.strip() for c in annotations.get("denylist-source-range", "").split(",") if c.strip()],
+                        deny=[
+                            c.strip()
+                            for c in annotations.get("denylist-source-range", "").split(",")
+                            if c.strip()
+                        ],
                     )
                 )
     if not use_regex:
@@ -111,7 +115,9 @@ def nginx_conf(
     blocks = []
     for i, loc in enumerate(locs):
         name = f"upstream_{i}"
-        upstreams.append(f"    upstream {name} {{ server {backends[(loc.service, loc.port)]}; keepalive 8; }}")
+        upstreams.append(
+            f"    upstream {name} {{ server {backends[(loc.service, loc.port)]}; keepalive 8; }}"
+        )
         blocks.append(_location_block(loc, name))
     temp = "\n".join(
         f"    {kind}_temp_path {prefix}/tmp/{kind};"

@@ -1,11 +1,10 @@
-"""The Swagger page in a real browser (Debian's chromium, driven by Playwright) through the ingress."""
+"""The Swagger page in a real browser (Debian chromium driven by Playwright) through the ingress."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from conftest import Nginx
 from support import ARTIFACTS, require
 

@@ -1,4 +1,4 @@
-"""The ingress path end to end: nginx configured from the rendered Ingress, the real app behind it."""
+"""The ingress path end to end: nginx configured from the rendered Ingress, the real app behind."""
 
 from __future__ import annotations
 
@@ -23,7 +23,10 @@ def test_generated_config_follows_the_manifest(manifests: Objs, nginx: Nginx) ->
     # The deny location comes first, as ingress-nginx orders them.
     assert conf.index("/stock-ticker/metrics") < conf.index('"^/stock-ticker(/|$)(.*)"')
     locs = ingress_nginx.locations([o for o in manifests if o["kind"] == "Ingress"])
-    assert [loc.path for loc in locs] == ["/stock-ticker/metrics(/|$)(.*)", "/stock-ticker(/|$)(.*)"]
+    assert [loc.path for loc in locs] == [
+        "/stock-ticker/metrics(/|$)(.*)",
+        "/stock-ticker(/|$)(.*)",
+    ]
 
 
 def test_ndays_through_the_prefix_keeps_the_query_string(nginx: Nginx) -> None:
@@ -111,8 +114,14 @@ def test_the_prefix_matches_case_insensitively_as_ingress_nginx_does(nginx: Ngin
 
 def test_metrics_are_not_public(nginx: Nginx, app_url: str) -> None:
     assert get(f"{app_url}/metrics").status == 200, "the app serves /metrics (for Prometheus)"
-    for path in ("/stock-ticker/metrics", "/stock-ticker//metrics", "/stock-ticker/%6Detrics",
-                 "/STOCK-TICKER/metrics", "/stock-ticker/./metrics", "/stock-ticker/metrics?x=1"):
+    for path in (
+        "/stock-ticker/metrics",
+        "/stock-ticker//metrics",
+        "/stock-ticker/%6Detrics",
+        "/STOCK-TICKER/metrics",
+        "/stock-ticker/./metrics",
+        "/stock-ticker/metrics?x=1",
+    ):
         resp = get(f"{nginx.url}{path}")
         assert resp.status == 403, f"{path}: {resp.status}"
         assert "# TYPE" not in resp.text, f"{path} leaked metrics"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from typing import Any
 
 import pytest
-import tomllib
-
 from support import ROOT, app_variables, find, service_target
 
 Objs = list[dict[str, Any]]
@@ -65,7 +64,7 @@ def test_the_configmap_values_are_accepted_by_the_app(manifests: Objs) -> None:
     settings = load_settings(configmap(manifests))
     assert settings.enable_metrics
     assert settings.port == 8000
-    assert settings.host == "0.0.0.0"  # noqa: S104 - a pod listens on its own address
+    assert settings.host == "0.0.0.0"
 
 
 def test_the_api_key_comes_from_the_secret_only(manifests: Objs) -> None:
@@ -89,7 +88,11 @@ def test_probes_point_at_real_routes_of_the_app(manifests: Objs) -> None:
     c = container(manifests)
     routes = app_routes(manifests)
     port_names = {p["name"]: p["containerPort"] for p in c["ports"]}
-    expected = {"livenessProbe": "/healthz", "readinessProbe": "/readyz", "startupProbe": "/healthz"}
+    expected = {
+        "livenessProbe": "/healthz",
+        "readinessProbe": "/readyz",
+        "startupProbe": "/healthz",
+    }
     for probe, path in expected.items():
         get = c[probe]["httpGet"]
         assert get["path"] == path, probe
@@ -97,7 +100,9 @@ def test_probes_point_at_real_routes_of_the_app(manifests: Objs) -> None:
         assert get["port"] in port_names or get["port"] in port_names.values()
 
 
-def test_the_startup_probe_gives_the_app_time_and_liveness_is_not_hair_trigger(manifests: Objs) -> None:
+def test_the_startup_probe_gives_the_app_time_and_liveness_is_not_hair_trigger(
+    manifests: Objs,
+) -> None:
     c = container(manifests)
     startup = c["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 30
@@ -112,7 +117,9 @@ def test_container_listens_where_the_app_listens(manifests: Objs) -> None:
 def test_prometheus_scrapes_a_real_route(manifests: Objs) -> None:
     annotations = pod(manifests)["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
-    assert int(annotations["prometheus.io/port"]) == container(manifests)["ports"][0]["containerPort"]
+    assert (
+        int(annotations["prometheus.io/port"]) == container(manifests)["ports"][0]["containerPort"]
+    )
     assert annotations["prometheus.io/path"] in app_routes(manifests)
 
 
@@ -155,7 +162,9 @@ def test_grace_period_covers_the_apps_drain_and_in_flight_grace(manifests: Objs)
 
 
 def test_image_tag_is_the_package_version(manifests: Objs) -> None:
-    version = tomllib.loads((ROOT / "services/api/pyproject.toml").read_text())["project"]["version"]
+    version = tomllib.loads((ROOT / "services/api/pyproject.toml").read_text())["project"][
+        "version"
+    ]
     assert container(manifests)["image"] == f"stock-ticker:{version}"
 
 
@@ -210,7 +219,9 @@ def test_metrics_are_denied_publicly_unless_the_component_is_used(
     deny_path = deny["spec"]["rules"][0]["http"]["paths"][0]["path"]
     # ingress-nginx puts longer paths first; a shorter deny path would never be reached.
     assert len(deny_path) > len(main_path["path"])
-    assert not [o for o in manifests_public_metrics if o["metadata"]["name"] == deny["metadata"]["name"]]
+    assert not [
+        o for o in manifests_public_metrics if o["metadata"]["name"] == deny["metadata"]["name"]
+    ]
 
 
 def test_network_policy_admits_only_the_ingress_controller_and_prometheus(manifests: Objs) -> None:
@@ -218,8 +229,10 @@ def test_network_policy_admits_only_the_ingress_controller_and_prometheus(manife
     assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
     (rule,) = spec["ingress"]
     sources = {
-        (p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
-         p["podSelector"]["matchLabels"]["app.kubernetes.io/name"])
+        (
+            p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+            p["podSelector"]["matchLabels"]["app.kubernetes.io/name"],
+        )
         for p in rule["from"]
     }
     assert sources == {("ingress-nginx", "ingress-nginx"), ("monitoring", "prometheus")}
@@ -231,7 +244,11 @@ def test_network_policy_lets_out_only_dns_and_https(manifests: Objs) -> None:
     ports = {(p["port"], p["protocol"]) for rule in spec["egress"] for p in rule["ports"]}
     assert ports == {(53, "UDP"), (53, "TCP"), (443, "TCP")}
     (https,) = [r for r in spec["egress"] if r["ports"][0]["port"] == 443]
-    assert all("169.254.0.0/16" in b["ipBlock"]["except"] for b in https["to"] if "0.0.0.0" in b["ipBlock"]["cidr"])
+    assert all(
+        "169.254.0.0/16" in b["ipBlock"]["except"]
+        for b in https["to"]
+        if "0.0.0.0" in b["ipBlock"]["cidr"]
+    )
 
 
 @pytest.mark.parametrize("target", ["test", "api"])
@@ -248,7 +265,8 @@ def test_api_stage_is_slim_and_runs_as_a_numeric_user() -> None:
     assert not re.search(r"^RUN .*(pip|apt-get) install", api, re.M), "nothing installed in api"
     assert re.search(r"^USER \d+:\d+$", api, re.M)
     assert re.search(r'^CMD \["python", "-m", "stock_ticker"\]$', api, re.M), "exec-form CMD"
-    assert "HEALTHCHECK" in api and "/healthz" in api
+    assert "HEALTHCHECK" in api
+    assert "/healthz" in api
     for var in ("PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1"):
         assert var in dockerfile
     for label in ("title", "version", "revision", "source", "licenses", "created"):

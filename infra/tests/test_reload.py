@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import stock_ticker
-
 from support import ROOT, free_port, process, wait_http
 
 RELOAD = ROOT / "infra" / "docker" / "reload.py"
@@ -18,15 +17,30 @@ RELOAD = ROOT / "infra" / "docker" / "reload.py"
 
 def test_reload_restarts_on_a_change_and_stops_on_sigterm(tmp_path: Path) -> None:
     src = tmp_path / "src"
-    shutil.copytree(Path(stock_ticker.__file__).parent, src / "stock_ticker",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        Path(stock_ticker.__file__).parent,
+        src / "stock_ticker",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(src), PORT=str(port), HOST="127.0.0.1",
-               SHUTDOWN_DRAIN_SECONDS="0")
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(src),
+        PORT=str(port),
+        HOST="127.0.0.1",
+        SHUTDOWN_DRAIN_SECONDS="0",
+    )
     env.pop("STOCKS_API_KEY", None)
     log = tmp_path / "reload.log"
-    args = [sys.executable, str(RELOAD), str(src / "stock_ticker"), "--",
-            sys.executable, "-m", "stock_ticker"]
+    args = [
+        sys.executable,
+        str(RELOAD),
+        str(src / "stock_ticker"),
+        "--",
+        sys.executable,
+        "-m",
+        "stock_ticker",
+    ]
     with process(args, env, log) as proc:
         url = f"http://127.0.0.1:{port}/healthz"
         wait_http(url, proc=proc)

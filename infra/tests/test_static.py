@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from support import DOCKERFILE, K8S, ROOT, objects, render, require, run
 
 BIN = Path(sys.executable).parent
@@ -31,8 +30,14 @@ def test_yamllint_passes() -> None:
 def test_kustomize_renders_every_kind(variant: str) -> None:
     kinds = {o["kind"] for o in objects(render(*VARIANTS[variant]))}
     assert kinds >= {
-        "Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service", "Ingress",
-        "PodDisruptionBudget", "NetworkPolicy",
+        "Namespace",
+        "ServiceAccount",
+        "ConfigMap",
+        "Deployment",
+        "Service",
+        "Ingress",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
     }
 
 
@@ -50,7 +55,10 @@ def test_the_validator_is_strict_about_misspelt_fields() -> None:
     deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGett"] = {}
     proc = subprocess.run(
         [validate, "--strict", "-k", "1.32.0", "-"],
-        input=yaml.safe_dump(deployment), capture_output=True, text=True, check=False,
+        input=yaml.safe_dump(deployment),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode != 0, proc.stdout + proc.stderr
 
@@ -59,8 +67,17 @@ def test_the_secret_manifest_is_made_without_a_server_and_without_the_key_on_dis
     """What `make deploy` pipes to `kubectl apply`: the key comes through stdin only."""
     kubectl = require("kubectl")
     out = run(
-        kubectl, "-n", "stock-ticker", "create", "secret", "generic", "stock-ticker-api",
-        "--from-env-file=/dev/stdin", "--dry-run=client", "-o", "yaml",
+        kubectl,
+        "-n",
+        "stock-ticker",
+        "create",
+        "secret",
+        "generic",
+        "stock-ticker-api",
+        "--from-env-file=/dev/stdin",
+        "--dry-run=client",
+        "-o",
+        "yaml",
         stdin="STOCKS_API_KEY=not-a-real-key\n",
     )
     secret = yaml.safe_load(out)
@@ -75,9 +92,15 @@ def checkov() -> str:
 
 
 def test_checkov_passes_on_the_dockerfile() -> None:
-    out = run(
-        checkov(), "-d", DOCKERFILE.parent, "--framework", "dockerfile",
-        "--skip-download", "--quiet", "--compact",
+    run(
+        checkov(),
+        "-d",
+        DOCKERFILE.parent,
+        "--framework",
+        "dockerfile",
+        "--skip-download",
+        "--quiet",
+        "--compact",
     )
 
 
@@ -90,8 +113,14 @@ def test_checkov_passes_on_the_rendered_manifests(variant: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "stock-ticker.yaml").write_text(render(*VARIANTS[variant]))
         out = run(
-            checkov(), "-d", tmp, "--framework", "kubernetes",
-            "--skip-download", "--quiet", "--compact",
+            checkov(),
+            "-d",
+            tmp,
+            "--framework",
+            "kubernetes",
+            "--skip-download",
+            "--quiet",
+            "--compact",
         )
     assert "Failed checks: 0," in out, out
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from support import DOCKERFILE, IN_CI, ROOT, require
 
 SUITE = "bookworm"  # Python 3.11, as the official image's
@@ -42,19 +41,34 @@ class Podman:
 
     def args(self, *args: str) -> list[str]:
         return [
-            self.binary, "--root", str(self.workdir / "storage"), "--runroot",
-            str(self.workdir / "run"), "--storage-driver", "overlay", *args,
+            self.binary,
+            "--root",
+            str(self.workdir / "storage"),
+            "--runroot",
+            str(self.workdir / "run"),
+            "--storage-driver",
+            "overlay",
+            *args,
         ]
 
-    def run(self, *args: str, check: bool = True, timeout: float = 900, **kw: object) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 900, **kw: object
+    ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            self.args(*args), env=self.env, capture_output=True, text=True, timeout=timeout,
-            cwd=ROOT, check=False, **kw,  # type: ignore[call-overload]
+            self.args(*args),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=ROOT,
+            check=False,
+            **kw,  # type: ignore[call-overload]
         )
         if check and proc.returncode != 0:
             pytest.fail(
                 f"podman {' '.join(args)} exited {proc.returncode}\n"
-                f"--- stdout (tail)\n{proc.stdout[-6000:]}\n--- stderr (tail)\n{proc.stderr[-6000:]}"
+                f"--- stdout (tail)\n{proc.stdout[-6000:]}\n"
+                f"--- stderr (tail)\n{proc.stderr[-6000:]}"
             )
         return proc
 
@@ -77,9 +91,18 @@ def make_rootfs(workdir: Path, timings: dict[str, float]) -> Path:
     mirror = os.environ.get("IMAGE_TEST_MIRROR", "http://deb.debian.org/debian")
     start = time.monotonic()
     proc = subprocess.run(
-        [debootstrap, "--variant=minbase", "--include=python3,python3-pip,python3-venv,ca-certificates",
-         SUITE, str(rootfs), mirror],
-        capture_output=True, text=True, timeout=900, check=False,
+        [
+            debootstrap,
+            "--variant=minbase",
+            "--include=python3,python3-pip,python3-venv,ca-certificates",
+            SUITE,
+            str(rootfs),
+            mirror,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     if proc.returncode != 0:
         pytest.fail(f"debootstrap failed\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
@@ -91,7 +114,9 @@ def make_rootfs(workdir: Path, timings: dict[str, float]) -> Path:
     for crt in extra:
         shutil.copy(crt, rootfs / "usr/local/share/ca-certificates" / crt.name)
     if extra:
-        subprocess.run(["chroot", str(rootfs), "update-ca-certificates"], capture_output=True, check=True)
+        subprocess.run(
+            ["chroot", str(rootfs), "update-ca-certificates"], capture_output=True, check=True
+        )
     for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
         for f in (rootfs / junk).glob("*"):
             if f.is_file():
@@ -120,7 +145,9 @@ def podman() -> Iterator[Podman]:
     yield p
     p.run("image", "prune", "--force", check=False)  # earlier builds' layers, untagged now
     if p.timings:
-        print("\nimage test timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in p.timings.items()))
+        print(
+            "\nimage test timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in p.timings.items())
+        )
 
 
 @pytest.fixture(scope="session")
@@ -131,10 +158,15 @@ def base_image(podman: Podman) -> str:
     with tarball.open("rb") as f:
         podman.run(
             "import",
-            "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "--change", "ENV LANG=C.UTF-8",
-            "--change", 'CMD ["python3"]',
-            "-", name, stdin=f,
+            "--change",
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "--change",
+            "ENV LANG=C.UTF-8",
+            "--change",
+            'CMD ["python3"]',
+            "-",
+            name,
+            stdin=f,
         )
     podman.timings["import"] = time.monotonic() - start
     return name
@@ -143,9 +175,23 @@ def base_image(podman: Podman) -> str:
 def build(podman: Podman, target: str, tag: str) -> str:
     start = time.monotonic()
     podman.run(
-        "build", "--isolation", "chroot", "--format", "docker", "--pull=never",
-        "--target", target, "-f", str(DOCKERFILE), "-t", tag,
-        "--build-arg", "VERSION=1.0.0", "--build-arg", "REVISION=image-test", ".",
+        "build",
+        "--isolation",
+        "chroot",
+        "--format",
+        "docker",
+        "--pull=never",
+        "--target",
+        target,
+        "-f",
+        str(DOCKERFILE),
+        "-t",
+        tag,
+        "--build-arg",
+        "VERSION=1.0.0",
+        "--build-arg",
+        "REVISION=image-test",
+        ".",
     )
     podman.timings[f"build {target}"] = time.monotonic() - start
     return tag

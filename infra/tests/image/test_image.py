@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import Podman
 from support import ROOT, find, free_port, get, objects, process, render, require, wait_http
 
@@ -27,9 +26,21 @@ def api(podman: Podman, api_image: str) -> Iterator[tuple[str, str]]:
     port = free_port()
     name = f"stock-ticker-image-test-{os.getpid()}-{port}"
     podman.run(
-        "run", "-d", "--name", name, "--read-only", "--tmpfs", "/tmp",
-        "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--no-healthcheck",
-        "-p", f"127.0.0.1:{port}:8000", api_image,
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--no-healthcheck",
+        "-p",
+        f"127.0.0.1:{port}:8000",
+        api_image,
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -52,9 +63,11 @@ def test_api_image_config(podman: Podman, api_image: str) -> None:
     assert "8000/tcp" in config["ExposedPorts"]
     assert config["StopSignal"] in ("SIGTERM", "15")
     health = (image.get("Healthcheck") or config["Healthcheck"])["Test"]
-    assert health[0] == "CMD" and "/healthz" in " ".join(health)
+    assert health[0] == "CMD"
+    assert "/healthz" in " ".join(health)
     env = dict(e.split("=", 1) for e in config["Env"])
-    assert env["PYTHONDONTWRITEBYTECODE"] == "1" and env["PYTHONUNBUFFERED"] == "1"
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert env["PYTHONUNBUFFERED"] == "1"
     labels = config["Labels"]
     for key in ("title", "version", "revision", "source", "licenses", "created"):
         assert labels.get(f"org.opencontainers.image.{key}"), key
@@ -65,14 +78,23 @@ def test_api_image_holds_no_build_or_test_tooling(podman: Podman, api_image: str
     probe = (
         "import importlib.util as u, shutil, pathlib, sys;"
         "print(json.dumps({'compilers': [c for c in ('gcc', 'cc', 'g++') if shutil.which(c)],"
-        "'test_modules': [m for m in ('pytest', 'tox', 'coverage', 'mypy', 'ruff') if u.find_spec(m)],"
+        "'test_modules': [m for m in ('pytest', 'tox', 'coverage', 'mypy', 'ruff')"
+        " if u.find_spec(m)],"
         "'pip_cache': pathlib.Path('/root/.cache/pip').exists(),"
         "'app_source': pathlib.Path('/app/services').exists(),"
         "'stock_ticker': u.find_spec('stock_ticker').origin}))"
     )
     out = podman.run(
-        "run", "--rm", "--read-only", "--no-healthcheck", "--user", "0", api_image,
-        "python", "-c", "import json;" + probe,
+        "run",
+        "--rm",
+        "--read-only",
+        "--no-healthcheck",
+        "--user",
+        "0",
+        api_image,
+        "python",
+        "-c",
+        "import json;" + probe,
     ).stdout
     found = json.loads(out)
     assert found["compilers"] == []
@@ -88,13 +110,15 @@ def test_api_runs_read_only_as_non_root_and_answers(podman: Podman, api: tuple[s
     assert state["HostConfig"]["ReadonlyRootfs"] is True
     assert podman.run("exec", name, "id", "-u").stdout.strip() == "10001"
     write = podman.run("exec", name, "python", "-c", "open('/app/x', 'w')", check=False)
-    assert write.returncode != 0 and "Read-only file system" in write.stderr
+    assert write.returncode != 0
+    assert "Read-only file system" in write.stderr
 
     assert json.loads(get(f"{url}/healthz").body) == {"status": "ok"}
     resp = get(f"{url}/ndays?ndays=3")
     assert resp.status == 200, resp.text
     body = json.loads(resp.body)
-    assert body["ndays"] == 3 and len(body["daily_data"]) == 3
+    assert body["ndays"] == 3
+    assert len(body["daily_data"]) == 3
     # The image's own HEALTHCHECK command succeeds inside the container.
     image = inspect(podman, inspect(podman, name, "container")["Image"])
     test = (image.get("Healthcheck") or image["Config"]["Healthcheck"])["Test"]
@@ -102,7 +126,9 @@ def test_api_runs_read_only_as_non_root_and_answers(podman: Podman, api: tuple[s
     podman.run("exec", name, *test[1:])
 
 
-def test_api_stops_cleanly_on_sigterm_within_the_grace_period(podman: Podman, api: tuple[str, str]) -> None:
+def test_api_stops_cleanly_on_sigterm_within_the_grace_period(
+    podman: Podman, api: tuple[str, str]
+) -> None:
     name, url = api
     deployment = find(objects(render()), "Deployment", "stock-ticker")
     grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
@@ -128,7 +154,9 @@ def test_test_image_runs_the_suite_offline(podman: Podman, test_image: str) -> N
     start = time.monotonic()
     proc = podman.run("run", "--rm", "--network", "none", test_image, check=False, timeout=1800)
     podman.timings["tox in the test image"] = time.monotonic() - start
-    assert proc.returncode == 0, f"tox failed in the test image\n{proc.stdout[-8000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"tox failed in the test image\n{proc.stdout[-8000:]}\n{proc.stderr[-3000:]}"
+    )
     assert "congratulations" in proc.stdout + proc.stderr
 
 
@@ -138,22 +166,37 @@ def docker_host(podman: Podman, base_image: str) -> Iterator[dict[str, str]]:
     docker = require("docker")
     sock = podman.workdir / f"docker-{os.getpid()}.sock"
     log = podman.workdir / "podman-service.log"
-    with process(podman.args("system", "service", "--time=0", f"unix://{sock}"), podman.env, log) as proc:
+    with process(
+        podman.args("system", "service", "--time=0", f"unix://{sock}"), podman.env, log
+    ) as proc:
         env = dict(podman.env, DOCKER_HOST=f"unix://{sock}", DOCKER_BUILDKIT="0")
         deadline = time.monotonic() + 20
-        while subprocess.run([docker, "version"], env=env, capture_output=True, check=False).returncode:
+        while subprocess.run(
+            [docker, "version"], env=env, capture_output=True, check=False
+        ).returncode:
             assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
         yield env
 
 
 def make(env: dict[str, str], *args: str, timeout: float = 900) -> None:
-    proc = subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
-    assert proc.returncode == 0, f"make {' '.join(args)}\n{proc.stdout[-5000:]}\n{proc.stderr[-5000:]}"
+    proc = subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, (
+        f"make {' '.join(args)}\n{proc.stdout[-5000:]}\n{proc.stderr[-5000:]}"
+    )
 
 
-def test_make_build_and_docker_run_work_with_the_docker_cli(podman: Podman, docker_host: dict[str, str], tmp_path: Path) -> None:
+def test_make_build_and_docker_run_work_with_the_docker_cli(
+    podman: Podman, docker_host: dict[str, str], tmp_path: Path
+) -> None:
     podman.run("rm", "-f", "-t", "0", "stock-ticker-dev", check=False)  # left by an aborted run
     make(docker_host, "build")
     config = inspect(podman, "stock-ticker:1.0.0")["Config"]
@@ -161,15 +204,22 @@ def test_make_build_and_docker_run_work_with_the_docker_cli(podman: Podman, dock
     assert config["Labels"]["org.opencontainers.image.revision"] != "unknown"
     port = free_port()
     env = dict(docker_host, SYMBOL="AAPL")
-    with process(["make", "--no-print-directory", "docker-run", f"PORT={port}"], env, tmp_path / "run.log") as proc:
+    with process(
+        ["make", "--no-print-directory", "docker-run", f"PORT={port}"], env, tmp_path / "run.log"
+    ) as proc:
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/healthz", timeout=60, proc=proc)
         body = json.loads(get(f"{url}/ndays?ndays=1").body)
         assert body["symbol"] == "AAPL", "SYMBOL from the environment reaches the container"
         state = inspect(podman, "stock-ticker-dev", "container")
         assert state["HostConfig"]["ReadonlyRootfs"] is True
-        subprocess.run([require("docker"), "stop", "-t", "30", "stock-ticker-dev"], env=docker_host,
-                       capture_output=True, check=True, timeout=60)
+        subprocess.run(
+            [require("docker"), "stop", "-t", "30", "stock-ticker-dev"],
+            env=docker_host,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
         assert proc.wait(timeout=30) == 0
 
 

@@ -61,7 +61,9 @@ async def load(
 
 
 def log_entries(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    text = path.read_text()
+    complete = text[: text.rfind("\n") + 1]  # a line still being written has no newline yet
+    return [json.loads(line) for line in complete.splitlines()]
 
 
 def logged_at(entry: dict[str, object]) -> float:
