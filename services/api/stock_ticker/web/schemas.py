@@ -89,7 +89,9 @@ class NdaysResponseSchema(Schema):
 class ProblemSchema(Schema):
     """RFC 9457 problem details, served as `application/problem+json`."""
 
-    type = fields.String(required=True, metadata={"example": "urn:stock-ticker:problem:invalid-parameter"})
+    type = fields.String(
+        required=True, metadata={"example": "urn:stock-ticker:problem:invalid-parameter"}
+    )
     title = fields.String(required=True, metadata={"example": "Invalid query parameter"})
     status = fields.Integer(required=True, metadata={"example": 400})
     detail = fields.String(required=True)
