@@ -64,8 +64,8 @@ lint: $(STAMP) ## ruff lint and format check
 type: $(STAMP) ## mypy --strict
 	$(BIN)/tox run -e type
 
-bench: $(STAMP) ## Benchmarks against a bare-aiohttp baseline; writes docs/benchmarks.md
-	$(BIN)/python scripts/bench
+bench: $(STAMP) ## Benchmarks against a bare-aiohttp baseline; writes docs/benchmarks.md (BENCH_ARGS=--quick)
+	$(BIN)/python scripts/bench $(BENCH_ARGS)
 
 ndays: ## Ask a running service for prices: make ndays [SYMBOL=MSFT NDAYS=7 URL=...]
 	curl -sS "$${URL:-http://localhost:$(PORT)}/ndays?symbol=$(SYMBOL)&ndays=$(NDAYS)"; echo

@@ -17,7 +17,6 @@ import signal
 from aiohttp import web
 
 from stock_ticker.config import Settings
-from stock_ticker.web.access_log import ACCESS_LOGGER, JsonAccessLogger
 from stock_ticker.web.state import LIFECYCLE
 
 log = logging.getLogger(__name__)
@@ -32,8 +31,7 @@ async def serve(app: web.Application, settings: Settings) -> None:
     """Run until SIGTERM or SIGINT, then shut down in order."""
     runner = web.AppRunner(
         app,
-        access_log_class=JsonAccessLogger,
-        access_log=ACCESS_LOGGER,
+        access_log=None,  # the envelope middleware writes the access line
         handle_signals=False,
         shutdown_timeout=IN_FLIGHT_GRACE_SECONDS,
         max_line_size=PARSER_LIMIT_BYTES,

@@ -7,6 +7,8 @@ symbol: a label set that grows with user input is a memory leak in every scraper
 
 from __future__ import annotations
 
+import collections
+import functools
 from collections.abc import Callable
 
 from prometheus_client import (
@@ -39,6 +41,8 @@ HTTP_BUCKETS = (
     5.0,
     10.0,
 )
+#: Method label values: the two the API answers, and everything else as one.
+HTTP_METHODS = ("GET", "HEAD", "OTHER")
 UPSTREAM_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0)
 
 
@@ -101,15 +105,13 @@ class Metrics:
         )
         self.budget_remaining.set(float("inf"))
         # Label values are bounded (methods, route templates, statuses), so these stay small.
-        self._in_progress: dict[str, Gauge] = {}
+        # Requests in progress are plain ints read at scrape time: a Gauge's lock on every
+        # request costs more than the rest of the metrics (docs/benchmarks.md).
+        self.in_progress: collections.Counter[str] = collections.Counter()
+        for method in HTTP_METHODS:
+            child = self.http_in_progress.labels(method=method)
+            child.set_function(functools.partial(self.in_progress.__getitem__, method))
         self._http_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-
-    def http_in_progress_for(self, method: str) -> Gauge:
-        """The in-progress child for `method` (bound once; `labels()` per request is costly)."""
-        child = self._in_progress.get(method)
-        if child is None:
-            child = self._in_progress[method] = self.http_in_progress.labels(method=method)
-        return child
 
     def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count and time one answered request (children bound once per label set)."""

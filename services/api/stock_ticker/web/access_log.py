@@ -1,46 +1,49 @@
-"""One JSON access line per request, written by aiohttp after the response is sent."""
+"""One JSON access line per request: method, route template, path, status, duration, request id
+and cache state.
+
+The envelope middleware writes it, since it already holds every field; aiohttp's own access
+logger is off. A line goes straight to the log sink rather than through a `LogRecord`: building,
+filtering and formatting a record per request cost more than the rest of a warm request
+(docs/benchmarks.md). The `stock_ticker.access` logger's level still decides whether lines are
+written. Requests that aiohttp's HTTP parser rejects never reach the app and are not logged.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 
-from aiohttp.abc import AbstractAccessLogger
-from aiohttp.web import BaseRequest, StreamResponse
+from aiohttp import web
 
 from stock_ticker.observability.logging import json_line, utc_timestamp, write_line
-from stock_ticker.web.state import HANDLING_SECONDS
 
 ACCESS_LOGGER = logging.getLogger("stock_ticker.access")
 
 
-class JsonAccessLogger(AbstractAccessLogger):
-    """Logs method, route template, path, status, duration, request id and cache state.
-
-    The line goes straight to the log sink rather than through a `LogRecord`: building a record,
-    filtering and formatting it per request costs more than the rest of a warm request. The
-    `stock_ticker.access` logger's level still decides whether lines are written at all.
-    """
-
-    def log(self, request: BaseRequest, response: StreamResponse, time_taken: float) -> None:
-        if not self.logger.isEnabledFor(logging.INFO):
-            return
-        match_info = getattr(request, "match_info", None)
-        resource = match_info.route.resource if match_info is not None else None
-        path = request.path[:200]
-        line = json_line(
+def log_access(
+    request: web.Request,
+    response: web.StreamResponse,
+    route: str,
+    request_id: str,
+    seconds: float,
+) -> None:
+    if not ACCESS_LOGGER.isEnabledFor(logging.INFO):
+        return
+    path = request.path[:200]
+    write_line(
+        json_line(
             {
                 "time": utc_timestamp(time.time()),
                 "level": "INFO",
-                "logger": self.logger.name,
+                "logger": ACCESS_LOGGER.name,
                 "message": f"{request.method} {path} {response.status}",
                 "method": request.method,
-                "route": resource.canonical if resource is not None else "unmatched",
+                "route": route,
                 "path": path,
                 "status": response.status,
-                "duration_ms": round(request.get(HANDLING_SECONDS, time_taken) * 1000, 3),
-                "request_id": response.headers.get("X-Request-ID"),
+                "duration_ms": round(seconds * 1000, 3),
+                "request_id": request_id,
                 "cache": response.headers.get("X-Cache"),
             }
         )
-        write_line(line)
+    )

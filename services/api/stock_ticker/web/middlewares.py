@@ -1,9 +1,9 @@
 """The one middleware every request passes through.
 
 It does, in order: request id, transport limits, the handler, every exception turned into an RFC
-9457 problem, security headers, and HTTP metrics. These are one middleware rather than a stack of
-four because each aiohttp middleware layer costs a measurable share of a warm `/ndays` request
-(see docs/benchmarks.md); the steps stay separate functions below.
+9457 problem, security headers, HTTP metrics and the access line. These are one middleware rather
+than a stack of five because each aiohttp middleware layer costs a measurable share of a warm
+`/ndays` request (see docs/benchmarks.md); the steps stay separate functions.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service import BudgetExhausted
 from stock_ticker.upstream import UpstreamError
 from stock_ticker.web import problems
+from stock_ticker.web.access_log import log_access
 from stock_ticker.web.problems import Problem
-from stock_ticker.web.state import HANDLING_SECONDS, REQUEST_ID, REQUESTED_SYMBOL
+from stock_ticker.web.state import REQUEST_ID, REQUESTED_SYMBOL
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,7 @@ def http_envelope(metrics: Metrics, docs_prefixes: tuple[str, ...]) -> Middlewar
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         method = request.method if request.method in ALLOWED_METHODS else "OTHER"
-        in_progress = metrics.http_in_progress_for(method)
-        in_progress.inc()
+        metrics.in_progress[method] += 1
         request_id = _request_id(request)
         request[REQUEST_ID] = request_id
         try:
@@ -65,12 +65,14 @@ def http_envelope(metrics: Metrics, docs_prefixes: tuple[str, ...]) -> Middlewar
         except Exception as exc:  # every failure, expected or not, becomes a problem answer
             response = as_problem(exc, request).to_response(request, request_id)
         finally:
-            in_progress.dec()
+            metrics.in_progress[method] -= 1
         headers = response.headers
         headers[REQUEST_ID_HEADER] = request_id
         headers.update(_DOCS_HEADERS if request.path.startswith(docs_prefixes) else _API_HEADERS)
-        elapsed = request[HANDLING_SECONDS] = time.perf_counter() - started
-        metrics.observe_http(method, _route_template(request), response.status, elapsed)
+        elapsed = time.perf_counter() - started
+        route = _route_template(request)
+        metrics.observe_http(method, route, response.status, elapsed)
+        log_access(request, response, route, request_id, elapsed)
         return response
 
     return middleware

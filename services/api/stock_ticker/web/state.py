@@ -24,5 +24,3 @@ QUOTES = web.AppKey("quotes", Quotes)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 REQUEST_ID = web.RequestKey("request_id", str)
 REQUESTED_SYMBOL = web.RequestKey("symbol", str)
-#: Seconds the app took, by `perf_counter` (uvloop's own clock, which aiohttp uses, ticks in ms).
-HANDLING_SECONDS = web.RequestKey("handling_seconds", float)
