@@ -1,4 +1,4 @@
-"""Small builders for the unit tests: bars, upstream documents, a clock moved by hand."""
+"""Small builders for the unit tests: bars and upstream documents."""
 
 from __future__ import annotations
 
@@ -11,19 +11,6 @@ from typing import Any
 from stock_ticker.domain import DailyBar
 
 FIELDS = ("1. open", "2. high", "3. low", "4. close", "5. volume")
-
-
-class ManualClock:
-    """A clock that stands still until the test moves it."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def day(text: str) -> dt.date:
