@@ -99,6 +99,8 @@ class FakeAlphaVantage:
         #: `time.monotonic()` at each call's arrival, in order.
         self.call_times: list[float] = []
         self.in_flight = 0
+        #: Set when a query arrives: tests wait on it instead of polling.
+        self.arrived = asyncio.Event()
         self.app = web.Application()
         self.app.router.add_get("/query", self._query)
 
@@ -115,6 +117,7 @@ class FakeAlphaVantage:
         self.call_times.append(time.monotonic())
         self.queries.append(dict(request.query))
         self.raw_query_strings.append(request.query_string)
+        self.arrived.set()
         queue = self._script.get(symbol)
         chosen = self.choose(symbol) if self.choose is not None and not queue else None
         reply = queue.popleft() if queue else (chosen or self.default or Reply())

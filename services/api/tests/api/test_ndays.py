@@ -238,8 +238,7 @@ async def test_concurrent_cold_requests_make_one_upstream_call(
     fake.script("MSFT", Reply(gate=gate))
     client = await make_client(live_settings(host))
     requests = [asyncio.ensure_future(client.get("/ndays")) for _ in range(100)]
-    while fake.in_flight == 0:
-        await asyncio.sleep(0.01)  # wait until the one upstream call has arrived
+    await fake.arrived.wait()  # the one upstream call is held at the gate
     gate.set()
     responses = await asyncio.gather(*requests)
     assert {r.status for r in responses} == {200}

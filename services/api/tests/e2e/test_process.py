@@ -92,8 +92,7 @@ async def test_single_flight_and_ttl_in_the_real_process(
                 return response.status, response.headers["X-Cache"]
 
         requests = [asyncio.ensure_future(get()) for _ in range(100)]
-        while fake.in_flight == 0:
-            await asyncio.sleep(0.01)  # until the one upstream call arrives
+        await fake.arrived.wait()  # the one upstream call is held at the gate
         gate.set()
         results = await asyncio.gather(*requests)
         assert {status for status, _ in results} == {200}

@@ -107,9 +107,9 @@ async def test_sigterm_under_load_drops_nothing_and_exits_zero(
             async with fresh.get(f"{ndays}?symbol=SLOW") as response:
                 return response.status, await response.json()
 
+        fake.arrived.clear()  # the warm-up above already called the upstream
         slow = asyncio.ensure_future(slow_request())
-        while fake.in_flight == 0:
-            await asyncio.sleep(0.01)  # until the slow request waits on the upstream
+        await fake.arrived.wait()  # the slow request now waits on the upstream
         workers = [
             asyncio.ensure_future(load(session, ndays, kind, samples, stop))
             for session, kind in ((kept_alive, "keep-alive"), (fresh, "new-connection"))
