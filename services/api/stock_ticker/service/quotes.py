@@ -23,13 +23,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from aiocache import SimpleMemoryCache
-
 from stock_ticker.config import Settings
 from stock_ticker.domain import PriceSeries
 from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service.budget import UpstreamBudget
 from stock_ticker.service.errors import BudgetExhausted
+from stock_ticker.service.memory_cache import MemoryCache
 from stock_ticker.service.single_flight import SingleFlight
 from stock_ticker.upstream import (
     PriceProvider,
@@ -95,7 +94,7 @@ class Quotes:
         self._metrics = metrics
         self._clock = clock
         self._sleep = sleep
-        self._cache = SimpleMemoryCache(timeout=None)
+        self._cache = MemoryCache()
         self._keys: OrderedDict[str, None] = OrderedDict()
         self._flight: SingleFlight[str, _Entry] = SingleFlight()
         self._cooldown_until: dict[str, float] = {}
@@ -118,23 +117,23 @@ class Quotes:
 
     async def get(self, symbol: str) -> Quote:
         """The series for `symbol`; raises `UpstreamError` or `BudgetExhausted` with no fallback."""
-        entry: _Entry | None = await self._cache.get(symbol)
+        entry: _Entry | None = self._cache.peek(symbol)
         now = self._clock()
         if entry is not None and now < entry.fresh_until:
-            self._metrics.cache_hit.inc()
+            self._metrics.requests.cache["hit"] += 1
             if entry.fresh_until - now <= self._settings.refresh_ahead_seconds:
                 self._refresh_in_background(symbol)
             return Quote(
                 entry.series, self.source, CacheState.HIT, round(entry.fresh_until - now), 0
             )
-        if await self._cache.get(_unknown_key(symbol)):
+        if self._cache.peek(_unknown_key(symbol)):
             if self._usable(entry, now):
                 return self._stale(entry, now, "upstream no longer knows this symbol")
-            self._metrics.cache_hit.inc()
+            self._metrics.requests.cache["hit"] += 1
             raise UnknownSymbol("upstream does not know this symbol (remembered)")
         if entry is not None and now < self._cooldown_until.get(symbol, 0.0):
             return self._stale(entry, now, "upstream refresh failed recently")
-        self._metrics.cache_miss.inc()
+        self._metrics.requests.cache["miss"] += 1
         try:
             fresh = await self._flight.run(symbol, lambda: self._refresh(symbol))
         except (UpstreamError, BudgetExhausted) as exc:
@@ -159,7 +158,7 @@ class Quotes:
         return entry is not None and now - entry.fetched_at <= self._settings.max_stale_seconds
 
     def _stale(self, entry: _Entry, now: float, reason: str) -> Quote:
-        self._metrics.cache_stale.inc()
+        self._metrics.requests.cache["stale"] += 1
         return Quote(
             entry.series, self.source, CacheState.STALE, 0, int(now - entry.fetched_at), reason
         )
