@@ -57,9 +57,13 @@ class CacheState(enum.StrEnum):
     STALE = "STALE"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Quote:
-    """A series and how it was obtained, for the web layer to render."""
+    """A series and how it was obtained, for the web layer to render.
+
+    Not frozen: one is built per warm request, and a frozen dataclass's `__init__` costs four
+    times as much. Nothing keeps a `Quote` after rendering it.
+    """
 
     series: PriceSeries
     source: str

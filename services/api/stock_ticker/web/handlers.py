@@ -47,8 +47,7 @@ async def ndays(request: web.Request) -> web.Response:
     quote = await request.app[QUOTES].get(symbol)
     return web.Response(
         body=ndays_body(quote.series, query.ndays or settings.ndays, quote.source),
-        content_type="application/json",
-        headers=_cache_headers(quote),
+        headers=_headers(quote),
     )
 
 
@@ -59,8 +58,12 @@ def _quotable(text: str | None) -> str:
     )
 
 
-def _cache_headers(quote: Quote) -> dict[str, str]:
-    headers = {"X-Cache": quote.state, "Cache-Control": f"max-age={quote.max_age}"}
+def _headers(quote: Quote) -> dict[str, str]:
+    headers = {
+        "Content-Type": "application/json",
+        "X-Cache": quote.state,
+        "Cache-Control": f"max-age={quote.max_age}",
+    }
     if quote.state is CacheState.STALE:
         headers["Age"] = str(quote.age)
         headers["Warning"] = (

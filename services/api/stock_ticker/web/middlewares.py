@@ -15,6 +15,7 @@ import time
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from multidict import CIMultiDict, istr
 
 from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service import BudgetExhausted
@@ -26,7 +27,7 @@ from stock_ticker.web.state import REQUEST_ID, REQUESTED_SYMBOL
 
 log = logging.getLogger(__name__)
 
-REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_HEADER = istr("X-Request-ID")
 # A caller's id is echoed only if it is short and plain, so it cannot forge log lines or headers.
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 MAX_TARGET_BYTES = 2048
@@ -45,8 +46,9 @@ _SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Server": "stock-ticker",  # no framework or version for scanners to match
 }
-_API_HEADERS = {**_SECURITY_HEADERS, "Content-Security-Policy": API_CSP}
-_DOCS_HEADERS = {**_SECURITY_HEADERS, "Content-Security-Policy": DOCS_CSP}
+# Case-insensitive keys made once: adding them to each response skips lower-casing every name.
+_API_HEADERS = CIMultiDict({**_SECURITY_HEADERS, "Content-Security-Policy": API_CSP})
+_DOCS_HEADERS = CIMultiDict({**_SECURITY_HEADERS, "Content-Security-Policy": DOCS_CSP})
 
 
 def http_envelope(metrics: Metrics, docs_prefixes: tuple[str, ...]) -> Middleware:
