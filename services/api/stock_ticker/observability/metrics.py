@@ -112,13 +112,18 @@ class Metrics:
 
 
 class _Durations:
-    """One histogram series: a count per bucket (not yet cumulative) and the sum."""
+    """Durations of the answers with one label set: a count per bucket (not yet cumulative)
+    and their sum."""
 
     __slots__ = ("counts", "total")
 
     def __init__(self, buckets: int) -> None:
         self.counts = [0] * buckets
         self.total = 0.0
+
+    def add(self, other: _Durations) -> None:
+        self.counts = [a + b for a, b in zip(self.counts, other.counts, strict=True)]
+        self.total += other.total
 
 
 class RequestStats(Collector):
@@ -138,15 +143,14 @@ class RequestStats(Collector):
         self.in_progress: collections.Counter[str] = collections.Counter()
         #: Answers by cache outcome: `hit`, `miss`, `stale`.
         self.cache: collections.Counter[str] = collections.Counter()
-        self._answered: collections.Counter[tuple[str, str, int]] = collections.Counter()
-        self._durations: dict[tuple[str, str], _Durations] = {}
+        #: One entry per (method, route, status): the request count is the sum of its buckets.
+        self._answers: dict[tuple[str, str, int], _Durations] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count and time one answered request."""
-        self._answered[method, route, status] += 1
-        durations = self._durations.get((method, route))
+        durations = self._answers.get((method, route, status))
         if durations is None:
-            durations = self._durations[method, route] = _Durations(len(self._bounds))
+            durations = self._answers[method, route, status] = _Durations(len(self._bounds))
         durations.counts[bisect_left(self._bounds, seconds)] += 1  # `le` bounds are inclusive
         durations.total += seconds
 
@@ -154,15 +158,17 @@ class RequestStats(Collector):
         answered = CounterMetricFamily(
             "http_requests", "HTTP requests answered.", labels=("method", "route", "status")
         )
-        for (method, route, status), count in sorted(self._answered.items()):
-            answered.add_metric((method, route, str(status)), count)
+        by_route: dict[tuple[str, str], _Durations] = {}
+        for (method, route, status), series in sorted(self._answers.items()):
+            answered.add_metric((method, route, str(status)), sum(series.counts))
+            by_route.setdefault((method, route), _Durations(len(self._bounds))).add(series)
         yield answered
         durations = HistogramMetricFamily(
             "http_request_duration_seconds",
             "Time to answer an HTTP request.",
             labels=("method", "route"),
         )
-        for labels, series in sorted(self._durations.items()):
+        for labels, series in by_route.items():
             cumulative = zip(self._bucket_labels, accumulate(series.counts), strict=True)
             durations.add_metric(labels, list(cumulative), series.total)
         yield durations

@@ -12,6 +12,7 @@ import logging
 import random
 import re
 import time
+from itertools import chain
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -110,7 +111,7 @@ def _check_limits(request: web.Request) -> None:
         )
     if len(request.raw_path) > MAX_TARGET_BYTES:
         raise Problem(414, "URI Too Long", f"the request target exceeds {MAX_TARGET_BYTES} bytes")
-    if sum(len(k) + len(v) for k, v in request.raw_headers) > MAX_HEADER_BYTES:
+    if sum(map(len, chain.from_iterable(request.raw_headers))) > MAX_HEADER_BYTES:
         raise Problem(
             431,
             "Request Header Fields Too Large",
