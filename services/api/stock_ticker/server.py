@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
@@ -51,6 +52,10 @@ async def serve(app: web.Application, settings: Settings) -> None:
         loop.add_signal_handler(sig, signals.put_nowait, sig)
     try:
         await site.start()
+        # What start-up built (modules, schemas, routes, the OpenAPI document) lives as long as
+        # the process: frozen, it is left out of every later collection. A full collection
+        # over it took 6-10 ms, long enough to show in the tail of a 500-client stampede.
+        gc.freeze()
         log.info("listening", extra={"host": settings.host, "port": settings.port})
         received = await signals.get()
         app[LIFECYCLE].draining = True

@@ -102,9 +102,9 @@ class Metrics:
         """Read the budget left at scrape time."""
         self.budget_remaining.set_function(remaining)
 
-    def observe_upstream(self, outcome: str, seconds: float) -> None:
+    def count_upstream(self, outcome: str) -> None:
+        """Count one upstream call; its duration is timed by prometheus-async around the call."""
         self.upstream_requests.labels(outcome=outcome).inc()
-        self.upstream_duration.observe(seconds)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition in Prometheus text format, and its content type."""

@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeGuard
 
+from prometheus_async import aio
+
 from stock_ticker.config import Settings
 from stock_ticker.domain import PriceSeries
 from stock_ticker.observability.metrics import Metrics
@@ -207,13 +209,13 @@ class Quotes:
         while True:
             await self._wait_for_slot(deadline)
             remaining = deadline - self._clock()
-            started = time.perf_counter()
+            call = self._provider.fetch_daily_series(
+                symbol, timeout=min(self._settings.upstream_timeout_seconds, remaining)
+            )
             try:
-                series = await self._provider.fetch_daily_series(
-                    symbol, timeout=min(self._settings.upstream_timeout_seconds, remaining)
-                )
+                series = await aio.time(self._metrics.upstream_duration, call)
             except UpstreamError as exc:
-                self._metrics.observe_upstream(type(exc).__name__, time.perf_counter() - started)
+                self._metrics.count_upstream(type(exc).__name__)
                 self._note_failure(symbol, exc)
                 attempt += 1
                 jitter = random.uniform(0, min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2**attempt))  # noqa: S311 - jitter, not security
@@ -222,7 +224,7 @@ class Quotes:
                     raise
                 await self._sleep(backoff)
                 continue
-            self._metrics.observe_upstream("success", time.perf_counter() - started)
+            self._metrics.count_upstream("success")
             return series
 
     async def _wait_for_slot(self, deadline: float) -> None:

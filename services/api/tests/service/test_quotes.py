@@ -123,6 +123,7 @@ async def test_transient_errors_are_retried_within_the_deadline(clock: FakeClock
     assert sample(metrics, "stock_api_upstream_requests_total", outcome="UpstreamUnavailable") == 1
     assert sample(metrics, "stock_api_upstream_requests_total", outcome="UpstreamTimeout") == 1
     assert sample(metrics, "stock_api_upstream_requests_total", outcome="success") == 1
+    assert sample(metrics, "stock_api_upstream_request_duration_seconds_count") == 3  # failures too
 
 
 async def test_retries_stop_at_the_deadline_and_attempts_fit_inside_it(clock: FakeClock) -> None:
