@@ -73,6 +73,8 @@ class Metrics:
         r = self.registry
         self.requests = RequestStats(HTTP_BUCKETS)
         r.register(self.requests)
+        #: Answers by cache outcome (`hit`, `miss`, `stale`), counted by the service.
+        self.cache = self.requests.cache
         self.upstream_requests = Counter(
             "stock_api_upstream_requests",
             "Upstream calls by outcome (success or the error class).",

@@ -126,7 +126,7 @@ class Quotes:
         entry: _Entry | None = self._cache.peek(symbol)
         now = self._clock()
         if entry is not None and now < entry.fresh_until:
-            self._metrics.requests.cache["hit"] += 1
+            self._metrics.cache["hit"] += 1
             if entry.fresh_until - now <= self._settings.refresh_ahead_seconds:
                 self._refresh_in_background(symbol)
             return Quote(
@@ -135,11 +135,11 @@ class Quotes:
         if self._cache.peek(_unknown_key(symbol)):
             if self._usable(entry, now):
                 return self._stale(entry, now, "upstream no longer knows this symbol")
-            self._metrics.requests.cache["hit"] += 1
+            self._metrics.cache["hit"] += 1
             raise UnknownSymbol("upstream does not know this symbol (remembered)")
         if entry is not None and now < self._cooldown_until.get(symbol, 0.0):
             return self._stale(entry, now, "upstream refresh failed recently")
-        self._metrics.requests.cache["miss"] += 1
+        self._metrics.cache["miss"] += 1
         try:
             fresh = await self._flight.run(symbol, lambda: self._refresh(symbol))
         except (UpstreamError, BudgetExhausted) as exc:
@@ -164,7 +164,7 @@ class Quotes:
         return entry is not None and now - entry.fetched_at <= self._settings.max_stale_seconds
 
     def _stale(self, entry: _Entry, now: float, reason: str) -> Quote:
-        self._metrics.requests.cache["stale"] += 1
+        self._metrics.cache["stale"] += 1
         return Quote(
             entry.series, self.source, CacheState.STALE, 0, int(now - entry.fetched_at), reason
         )

@@ -55,11 +55,13 @@ _DOCS_HEADERS = CIMultiDict({**_SECURITY_HEADERS, "Content-Security-Policy": DOC
 def http_envelope(metrics: Metrics, docs_prefixes: tuple[str, ...]) -> Middleware:
     """Build the middleware; `docs_prefixes` get the CSP that lets Swagger UI run."""
 
+    stats, in_progress = metrics.requests, metrics.requests.in_progress
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         method = request.method if request.method in ALLOWED_METHODS else "OTHER"
-        metrics.requests.in_progress[method] += 1
+        in_progress[method] += 1
         request_id = _request_id(request)
         request[REQUEST_ID] = request_id
         try:
@@ -68,13 +70,13 @@ def http_envelope(metrics: Metrics, docs_prefixes: tuple[str, ...]) -> Middlewar
         except Exception as exc:  # every failure, expected or not, becomes a problem answer
             response = as_problem(exc, request).to_response(request, request_id)
         finally:
-            metrics.requests.in_progress[method] -= 1
+            in_progress[method] -= 1
         headers = response.headers
         headers[REQUEST_ID_HEADER] = request_id
         headers.update(_DOCS_HEADERS if request.path.startswith(docs_prefixes) else _API_HEADERS)
         elapsed = time.perf_counter() - started
         route = _route_template(request)
-        metrics.requests.observe(method, route, response.status, elapsed)
+        stats.observe(method, route, response.status, elapsed)
         log_access(request, response, route, request_id, elapsed)
         return response
 

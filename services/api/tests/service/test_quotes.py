@@ -276,9 +276,8 @@ async def test_failed_refresh_ahead_is_logged_and_the_entry_kept(
     clock.advance(55)
     with caplog.at_level(logging.WARNING):
         assert (await quotes.get("MSFT")).series is first.series
-        await asyncio.sleep(0)
-        await quotes.close()
-        await asyncio.sleep(0)
+        await quotes.close()  # waits for the background refresh to fail
+        await asyncio.sleep(0)  # one loop turn: the task's done-callback logs the failure
     assert "refresh ahead failed" in caplog.text
     assert (await quotes.get("MSFT")).series is first.series
 
