@@ -152,13 +152,13 @@ def test_pod_user_is_the_image_user(manifests: Objs) -> None:
     assert (sc["runAsUser"], sc["runAsGroup"]) == (int(uid), int(gid))
 
 
-def test_grace_period_covers_the_apps_drain_and_in_flight_grace(manifests: Objs) -> None:
+def test_grace_period_covers_the_apps_drain_and_shutdown_timeout(manifests: Objs) -> None:
     from stock_ticker.config import load_settings
-    from stock_ticker.server import IN_FLIGHT_GRACE_SECONDS
 
-    drain = load_settings(configmap(manifests)).shutdown_drain_seconds
+    settings = load_settings(configmap(manifests))
+    drain, timeout = settings.shutdown_drain_seconds, settings.shutdown_timeout_seconds
     grace = pod(manifests)["spec"]["terminationGracePeriodSeconds"]
-    assert grace >= drain + IN_FLIGHT_GRACE_SECONDS + 5, (grace, drain, IN_FLIGHT_GRACE_SECONDS)
+    assert grace >= drain + timeout + 5, (grace, drain, timeout)
 
 
 def test_image_tag_is_the_package_version(manifests: Objs) -> None:

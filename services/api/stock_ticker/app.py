@@ -46,11 +46,22 @@ def create_app(
             total=None, connect=settings.upstream_timeout_seconds, sock_read=None
         )
         async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
+            # aiohttp silently sends a GET again when the connection drops before the answer's
+            # headers; each of those spends a call of the quota. Attempts are ours to count.
+            session._retry_connection = False
             app[QUOTES] = quotes_factory(factory(session), settings, registry)
             yield
             await app[QUOTES].close()
 
+    async def stop_refreshes(app: web.Application) -> None:
+        # Runs as the listener closes, before requests in flight are awaited (for at most
+        # SHUTDOWN_TIMEOUT_SECONDS): refreshes end a little before that, so their waiters are
+        # answered instead of cut off.
+        grace = settings.shutdown_timeout_seconds
+        app[QUOTES].cancel_refreshes_after(max(0.0, grace - min(1.0, grace / 2)))
+
     app.cleanup_ctx.append(quotes_ctx)
+    app.on_shutdown.append(stop_refreshes)
     return app
 
 

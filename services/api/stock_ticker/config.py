@@ -50,7 +50,13 @@ class Settings:
     refresh_ahead_seconds: float = 0.0
     cache_max_symbols: int = 256
     shutdown_drain_seconds: float = 5.0
+    shutdown_timeout_seconds: float = 10.0
     web_concurrency: int = 1
+    stale_wait_seconds: float = 1.0
+    upstream_max_attempts: int = 2
+    max_hold_off_seconds: float = 3600.0
+    max_waiting_requests: int = 1000
+    keepalive_timeout_seconds: float = 75.0
 
     @property
     def live(self) -> bool:
@@ -130,7 +136,25 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         shutdown_drain_seconds=read(
             "SHUTDOWN_DRAIN_SECONDS", _non_negative, 5.0, "a number of seconds >= 0"
         ),
+        shutdown_timeout_seconds=read(
+            "SHUTDOWN_TIMEOUT_SECONDS", _positive, 10.0, "a positive number of seconds"
+        ),
         web_concurrency=read("WEB_CONCURRENCY", _int_in(1, 64), 1, "an integer from 1 to 64"),
+        stale_wait_seconds=read(
+            "STALE_WAIT_SECONDS", _non_negative, 1.0, "a number of seconds >= 0 (0: answer at once)"
+        ),
+        upstream_max_attempts=read(
+            "UPSTREAM_MAX_ATTEMPTS", _int_in(1, 10), 2, "an integer from 1 to 10"
+        ),
+        max_hold_off_seconds=read(
+            "MAX_HOLD_OFF_SECONDS", _positive, 3600.0, "a positive number of seconds"
+        ),
+        max_waiting_requests=read(
+            "MAX_WAITING_REQUESTS", _int_in(1, 1_000_000), 1000, "an integer from 1 to 1000000"
+        ),
+        keepalive_timeout_seconds=read(
+            "KEEPALIVE_TIMEOUT_SECONDS", _positive, 75.0, "a positive number of seconds"
+        ),
     )
 
 

@@ -4,7 +4,17 @@ aiohttp's `run_app` closes the listener the moment a signal arrives, so a pod th
 the Service's endpoints turns requests away. Here SIGTERM first fails readiness, keeps serving for
 `SHUTDOWN_DRAIN_SECONDS` while the endpoint is removed, then stops accepting, lets requests in
 flight finish, closes connections and the upstream session, and returns. SIGINT (Ctrl-C) skips
-the drain; a second signal during the drain ends it early.
+the drain; a second signal during the drain ends it early. From the end of the drain to the
+return never takes more than `SHUTDOWN_TIMEOUT_SECONDS`: refreshes still running near its end
+are cancelled and their waiters answered (`Quotes.cancel_refreshes_after`, from app.py).
+
+Connections: a client that goes away cancels its request's handler (it stops waiting; a shared
+refresh goes on), idle keep-alive connections close after `KEEPALIVE_TIMEOUT_SECONDS`, and the
+soft open-files limit is raised to the hard one at start. aiohttp has no separate bound on the
+time to receive a request's headers: its keep-alive timer runs from the moment a connection is
+accepted until a request's first bytes arrive, so a connection that never sends one is closed
+after `KEEPALIVE_TIMEOUT_SECONDS`; one that trickles its headers is bounded only by the
+parser's size limits.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import resource
 import signal
 
 from aiohttp import web
@@ -22,19 +33,20 @@ from stock_ticker.web.state import LIFECYCLE
 
 log = logging.getLogger(__name__)
 
-#: How long requests in flight may take to finish once the listener is closed.
-IN_FLIGHT_GRACE_SECONDS = 10.0
 #: Parser limits above our own (middlewares answer 414/431 problem+json below these).
 PARSER_LIMIT_BYTES = 16384
 
 
 async def serve(app: web.Application, settings: Settings) -> None:
     """Run until SIGTERM or SIGINT, then shut down in order."""
+    raise_open_files_limit()
     runner = web.AppRunner(
         app,
         access_log=None,  # the envelope middleware writes the access line
         handle_signals=False,
-        shutdown_timeout=IN_FLIGHT_GRACE_SECONDS,
+        handler_cancellation=True,  # a client that left stops waiting (see the docstring)
+        keepalive_timeout=settings.keepalive_timeout_seconds,
+        shutdown_timeout=settings.shutdown_timeout_seconds,
         max_line_size=PARSER_LIMIT_BYTES,
         max_field_size=PARSER_LIMIT_BYTES,
     )
@@ -69,3 +81,11 @@ async def serve(app: web.Application, settings: Settings) -> None:
             loop.remove_signal_handler(sig)
         await runner.cleanup()
     log.info("stopped")
+
+
+def raise_open_files_limit() -> None:
+    """Every connection is a file descriptor: use all the hard limit allows, and say so."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    log.info("open files limit", extra={"soft": hard, "was": soft})

@@ -82,6 +82,7 @@ class Reply:
     gate: asyncio.Event | None = None  # hold the answer until the test sets it
     stall: bool = False  # never answer (until the server stops)
     reset: bool = False  # start a body, then drop the connection
+    hang_up: bool = False  # read the request, then close the connection without a word
 
 
 class FakeAlphaVantage:
@@ -132,6 +133,10 @@ class FakeAlphaVantage:
             await reply.gate.wait()
         if reply.stall:
             await asyncio.Event().wait()
+        if reply.hang_up:
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()  # never written: the connection is gone
         if reply.reset:
             response = web.StreamResponse(headers={"Content-Type": "application/json"})
             response.content_length = 100_000

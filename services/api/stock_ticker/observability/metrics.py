@@ -99,10 +99,24 @@ class Metrics:
             registry=r,
         )
         self.budget_remaining.set(float("inf"))
+        self.waiting = Gauge(
+            "stock_api_refresh_waiting_requests",
+            "Requests waiting on an upstream refresh right now.",
+            registry=r,
+        )
+        self.waiting_overflow = Counter(
+            "stock_api_refresh_waiting_overflow",
+            "Requests answered at once (stale or 503) because MAX_WAITING_REQUESTS were waiting.",
+            registry=r,
+        )
 
     def bind_budget(self, remaining: Callable[[], float]) -> None:
         """Read the budget left at scrape time."""
         self.budget_remaining.set_function(remaining)
+
+    def bind_waiting(self, waiting: Callable[[], float]) -> None:
+        """Read the number of waiting requests at scrape time."""
+        self.waiting.set_function(waiting)
 
     def count_upstream(self, outcome: str) -> None:
         """Count one upstream call; its duration is timed by prometheus-async around the call."""

@@ -1,14 +1,24 @@
-"""Keep upstream calls within a per-second pace and a rolling 24-hour budget."""
+"""Keep upstream calls within a per-second pace and a rolling 24-hour budget, in process memory."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from stock_ticker.service.errors import BudgetExhausted
 
 DAY_SECONDS = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A reserved call: when it may be made (on the budget's clock) and how long to wait for it."""
+
+    at: float
+    wait: float
 
 
 class UpstreamBudget:
@@ -16,7 +26,8 @@ class UpstreamBudget:
 
     The day is a rolling window rather than a calendar day: we cannot know when the upstream's
     own counter resets, and a rolling window never exceeds it whatever that time is. A slot is
-    reserved synchronously, so concurrent callers never share one. `0` disables either limit.
+    reserved without yielding to the loop, so concurrent callers never share one. `0` disables
+    either limit. The in-process `CallBudget` (service/ports.py).
     """
 
     def __init__(
@@ -31,8 +42,8 @@ class UpstreamBudget:
         self._next_slot = 0.0
         self._calls: deque[float] = deque()
 
-    def reserve(self, max_wait: float) -> float:
-        """Reserve the next slot; return how long to wait for it, or raise `BudgetExhausted`."""
+    async def reserve(self, max_wait: float) -> Slot:
+        """Reserve the next slot, or raise `BudgetExhausted` if none is free within `max_wait`."""
         now = self._clock()
         self._forget_before(now - DAY_SECONDS)
         if self._daily and len(self._calls) >= self._daily:
@@ -48,7 +59,13 @@ class UpstreamBudget:
         if self._spacing:
             self._next_slot = start + self._spacing
         self._calls.append(start)
-        return start - now
+        return Slot(start, start - now)
+
+    async def refund(self, slot: Slot) -> None:
+        """Give back the daily share of a call that never reached the upstream (the pace stays:
+        the next attempt is still spaced from this one)."""
+        with contextlib.suppress(ValueError):  # already outside the rolling day
+            self._calls.remove(slot.at)
 
     def remaining_today(self) -> float:
         """Calls left in the rolling day (infinity when unlimited)."""

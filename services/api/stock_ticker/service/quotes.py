@@ -1,14 +1,20 @@
 """The use case: a symbol's daily series, from cache when fresh, from the upstream when not.
 
-Cache policy in one place:
-- one entry per symbol holds the parsed series; any `ndays` is a slice of it;
-- an entry is fresh for the TTL, then kept as a fallback until it is `max_stale_seconds` old;
-- concurrent misses for a symbol share one upstream call (single flight);
-- only a successful parse is stored; an unknown symbol is remembered briefly (negative cache);
-- a failed refresh falls back to the stale copy, and the symbol then rests for a cooldown so
-  clients are answered from it at once instead of each waiting on a failing upstream;
-- a throttle makes the service hold off every upstream call for the time it announced;
-- the number of cached symbols is bounded; the least recently refreshed goes first.
+This is the cache policy, and only that; the mechanisms it drives sit behind the interfaces of
+`service/ports.py` (store, flight, budget, hold-offs) and the attempts of one refresh are the
+fetcher's (`service/fetcher.py`).
+
+- One entry per symbol holds the parsed series; any `ndays` is a slice of it. An entry is fresh
+  for the TTL, then kept as a fallback until it is `MAX_STALE_SECONDS` old.
+- Concurrent misses for a symbol share one refresh (single flight). A request with a usable
+  stale copy waits for it at most `STALE_WAIT_SECONDS`, then gets the copy while the refresh
+  goes on; a request without one waits for the refresh, which ends within its deadline.
+- Only a successful parse is stored; an unknown symbol is remembered briefly (negative cache).
+- After a failed refresh the symbol rests (10 s, doubling with each consecutive failure up to
+  5 min, never shorter than the upstream asked): requests are answered at once, from the stale
+  copy or with the same problem and `Retry-After`, and nobody calls the upstream.
+- At most `MAX_WAITING_REQUESTS` requests wait on refreshes; the next is answered at once. A
+  request whose client went away stops waiting; the refresh it joined goes on for the others.
 """
 
 from __future__ import annotations
@@ -16,41 +22,36 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import random
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeGuard
-
-from prometheus_async import aio
 
 from stock_ticker.config import Settings
 from stock_ticker.domain import PriceSeries
 from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service.budget import UpstreamBudget
-from stock_ticker.service.errors import BudgetExhausted
-from stock_ticker.service.memory_cache import MemoryCache
-from stock_ticker.service.single_flight import SingleFlight
-from stock_ticker.upstream import (
-    PriceProvider,
-    UnknownSymbol,
-    UpstreamError,
-    UpstreamRejected,
-    UpstreamThrottled,
+from stock_ticker.service.errors import BudgetExhausted, TooManyWaiting, restated
+from stock_ticker.service.fetcher import UpstreamFetcher
+from stock_ticker.service.hold_offs import MemoryHoldOffs
+from stock_ticker.service.memory_store import MemorySeriesStore
+from stock_ticker.service.ports import (
+    CachedSeries,
+    CallBudget,
+    Failure,
+    Flight,
+    HoldOffs,
+    SeriesStore,
 )
+from stock_ticker.service.single_flight import SingleFlight
+from stock_ticker.upstream import PriceProvider, UnknownSymbol, UpstreamError, UpstreamUnavailable
 
 log = logging.getLogger(__name__)
 
-#: At shutdown, how long refreshes in flight may still take before they are cancelled.
-CLOSE_GRACE_SECONDS = 5.0
-#: Seconds a symbol rests after a failed refresh when the upstream gave no `Retry-After`.
-FAILURE_COOLDOWN_SECONDS = 10.0
-#: Backoff between retries: full jitter over base * 2**attempt, capped.
-RETRY_BASE_SECONDS = 0.25
-RETRY_CAP_SECONDS = 4.0
-#: A retry that would get less time than this is not made: it could only turn a 503 into a 504.
-MIN_ATTEMPT_SECONDS = 0.5
+#: At shutdown, how long refreshes may still run after they were cancelled.
+CLOSE_GRACE_SECONDS = 1.0
+#: Retry-After for a request turned away because too many are waiting, or at shutdown.
+BUSY_RETRY_AFTER_SECONDS = 1.0
 
 
 class CacheState(enum.StrEnum):
@@ -63,8 +64,8 @@ class CacheState(enum.StrEnum):
 class Quote:
     """A series and how it was obtained, for the web layer to render.
 
-    Not frozen: one is built per warm request, and a frozen dataclass's `__init__` costs four
-    times as much. Nothing keeps a `Quote` after rendering it.
+    Not frozen: one is built per warm request, and a frozen dataclass's `__init__` costs
+    several times as much. Nothing keeps a `Quote` after rendering it.
     """
 
     series: PriceSeries
@@ -73,13 +74,6 @@ class Quote:
     max_age: int
     age: int
     stale_reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    series: PriceSeries
-    fetched_at: float
-    fresh_until: float
 
 
 class Quotes:
@@ -93,27 +87,29 @@ class Quotes:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        budget: UpstreamBudget | None = None,
+        store: SeriesStore | None = None,
+        flight: Flight | None = None,
+        budget: CallBudget | None = None,
+        hold_offs: HoldOffs | None = None,
     ) -> None:
         self._provider = provider
         self._settings = settings
         self._metrics = metrics
         self._clock = clock
-        self._sleep = sleep
-        self._cache = MemoryCache()
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._flight: SingleFlight[str, _Entry] = SingleFlight()
-        self._cooldown_until: dict[str, float] = {}
-        # After a throttle, or an upstream that said when to come back: no call until then.
-        self._hold_off_until = 0.0
-        self._hold_off_cause: UpstreamError = UpstreamThrottled("upstream rate limit reached")
-        self._budget = (
-            budget
-            if budget is not None
-            else UpstreamBudget(
-                settings.upstream_rate_per_second, settings.upstream_daily_budget, clock
-            )
+        self._store = store or MemorySeriesStore(
+            settings.cache_max_symbols, frozenset({settings.symbol, *settings.allowed_symbols})
         )
+        self._flight: Flight = flight or SingleFlight[str, CachedSeries]()
+        self._budget = budget or UpstreamBudget(
+            settings.upstream_rate_per_second, settings.upstream_daily_budget, clock
+        )
+        self._hold_offs = hold_offs or MemoryHoldOffs(clock)
+        self._fetcher = UpstreamFetcher(
+            provider, settings, metrics, self._budget, self._hold_offs, clock=clock, sleep=sleep
+        )
+        #: Requests waiting on a refresh right now.
+        self.waiting = 0
+        metrics.bind_waiting(lambda: self.waiting)
         if provider.metered:
             metrics.bind_budget(self._budget.remaining_today)
 
@@ -122,8 +118,9 @@ class Quotes:
         return self._provider.name
 
     async def get(self, symbol: str) -> Quote:
-        """The series for `symbol`; raises `UpstreamError` or `BudgetExhausted` with no fallback."""
-        entry: _Entry | None = self._cache.peek(symbol)
+        """The series for `symbol`; raises `UpstreamError`, `BudgetExhausted` or
+        `TooManyWaiting` when there is no copy to fall back on."""
+        entry: CachedSeries | None = self._store.peek(symbol)
         now = self._clock()
         if entry is not None and now < entry.fresh_until:
             self._metrics.cache["hit"] += 1
@@ -132,137 +129,123 @@ class Quotes:
             return Quote(
                 entry.series, self.source, CacheState.HIT, round(entry.fresh_until - now), 0
             )
-        if self._cache.peek(_unknown_key(symbol)):
-            if self._usable(entry, now):
-                return self._stale(entry, now, "upstream no longer knows this symbol")
-            self._metrics.cache["hit"] += 1
-            raise UnknownSymbol("upstream does not know this symbol (remembered)")
-        if entry is not None and now < self._cooldown_until.get(symbol, 0.0):
-            return self._stale(entry, now, "upstream refresh failed recently")
-        self._metrics.cache["miss"] += 1
-        try:
-            fresh = await self._flight.run(symbol, lambda: self._refresh(symbol))
-        except (UpstreamError, BudgetExhausted) as exc:
-            if not self._usable(entry, now):
-                raise
-            self._cooldown_until[symbol] = self._clock() + (
-                exc.retry_after or FAILURE_COOLDOWN_SECONDS
-            )
-            return self._stale(entry, self._clock(), exc.detail)
-        return Quote(
-            fresh.series, self.source, CacheState.MISS, round(fresh.fresh_until - self._clock()), 0
-        )
+        return await self._refreshed(symbol, entry if self._usable(entry, now) else None)
+
+    def cancel_refreshes_after(self, seconds: float) -> None:
+        """Shutdown: refreshes still running after `seconds` are cancelled, and the requests
+        waiting on them answered (stale copy, or 503), so the process exits within its grace."""
+        asyncio.get_running_loop().call_later(seconds, self._flight.cancel_all)
 
     async def close(self) -> None:
-        """Let refreshes in flight finish (their quota is spent), within a bound, then drop the
-        cache. The bound keeps shutdown inside the Deployment's grace period."""
+        """Let what is left of the refreshes finish briefly, then drop the cache."""
         await self._flight.wait_idle(timeout=CLOSE_GRACE_SECONDS)
-        await self._cache.close()
+        await self._store.close()
 
-    def _usable(self, entry: _Entry | None, now: float) -> TypeGuard[_Entry]:
+    async def _refreshed(self, symbol: str, copy: CachedSeries | None) -> Quote:
+        """The slow path: the entry is missing or past its freshness."""
+        if self._store.peek(_unknown_key(symbol)):
+            if copy is not None:
+                return self._stale(copy, "upstream no longer knows this symbol")
+            self._metrics.cache["hit"] += 1
+            raise UnknownSymbol("upstream does not know this symbol (remembered)")
+        rest = await self._hold_offs.resting(symbol)
+        if rest is not None:
+            if copy is not None:
+                return self._stale(copy, f"{rest.cause.detail} (refresh failed recently)")
+            left = rest.until - self._clock()
+            raise restated(rest.cause, f"{rest.cause.detail} (refresh failed recently)", left)
+        try:
+            await self._fetcher.check_hold_off()  # a hold-off is not a failure of this symbol
+        except (UpstreamError, BudgetExhausted) as held:
+            if copy is not None:
+                return self._stale(copy, held.detail)
+            raise
+        if self.waiting >= self._settings.max_waiting_requests:
+            self._metrics.waiting_overflow.inc()
+            if copy is not None:
+                return self._stale(copy, "too many requests are waiting on refreshes")
+            raise TooManyWaiting(
+                "too many requests are waiting on upstream refreshes",
+                retry_after=BUSY_RETRY_AFTER_SECONDS,
+            )
+        self._metrics.cache["miss"] += 1
+        task = self._flight.start(symbol, lambda: self._refresh(symbol))
+        timeout = None if copy is None else self._settings.stale_wait_seconds
+        if timeout != 0:
+            self.waiting += 1
+            try:  # a cancelled request (client gone) stops here; the shared task goes on
+                await asyncio.wait((task,), timeout=timeout)
+            finally:
+                self.waiting -= 1
+        if copy is not None and not task.done():
+            return self._stale(copy, "upstream is slow; refresh continues in the background")
+        failure = _failure(task)
+        if failure is None:
+            fresh = task.result()
+            max_age = round(fresh.fresh_until - self._clock())
+            return Quote(fresh.series, self.source, CacheState.MISS, max_age, 0)
+        if copy is not None:
+            return self._stale(copy, failure.detail)
+        raise failure
+
+    def _usable(self, entry: CachedSeries | None, now: float) -> TypeGuard[CachedSeries]:
         """Whether `entry` may still be served stale."""
         return entry is not None and now - entry.fetched_at <= self._settings.max_stale_seconds
 
-    def _stale(self, entry: _Entry, now: float, reason: str) -> Quote:
+    def _stale(self, entry: CachedSeries, reason: str) -> Quote:
         self._metrics.cache["stale"] += 1
-        return Quote(
-            entry.series, self.source, CacheState.STALE, 0, int(now - entry.fetched_at), reason
-        )
+        age = int(self._clock() - entry.fetched_at)
+        return Quote(entry.series, self.source, CacheState.STALE, 0, age, reason)
 
     def _refresh_in_background(self, symbol: str) -> None:
-        def report(task: asyncio.Task[_Entry]) -> None:
-            exc = None if task.cancelled() else task.exception()
-            if exc is not None:
-                log.warning("refresh ahead failed", extra={"symbol": symbol, "error": str(exc)})
+        def report(task: asyncio.Task[CachedSeries]) -> None:
+            failure = _failure(task)
+            if failure is not None:
+                log.warning("refresh ahead failed", extra={"symbol": symbol, "error": str(failure)})
 
         if symbol not in self._flight:  # one refresh, and one report, per expiry
-            self._flight.start(symbol, lambda: self._refresh(symbol)).add_done_callback(report)
+            self._flight.start(symbol, lambda: self._refresh(symbol, ahead=True)).add_done_callback(
+                report
+            )
 
-    async def _refresh(self, symbol: str) -> _Entry:
+    async def _refresh(self, symbol: str, *, ahead: bool = False) -> CachedSeries:
+        settings = self._settings
+        if ahead:
+            rest = await self._hold_offs.resting(symbol)
+            if rest is not None:  # refresh ahead waits out a rest like everyone else
+                raise restated(rest.cause, rest.cause.detail, rest.until - self._clock())
         try:
-            series = await self._fetch_with_retries(symbol)
+            series = await self._fetcher.fetch(symbol)
         except UnknownSymbol:
-            if self._settings.negative_cache_seconds > 0:
-                await self._store(_unknown_key(symbol), True, self._settings.negative_cache_seconds)
+            if settings.negative_cache_seconds > 0:
+                await self._store.set(_unknown_key(symbol), True, settings.negative_cache_seconds)
+            raise
+        except UpstreamError as exc:  # a budget refusal spent nothing and knows its own time
+            at_least = min(exc.retry_after or 0.0, settings.max_hold_off_seconds)
+            seconds = await self._hold_offs.failed(symbol, exc, at_least)
+            log.info(
+                "symbol rests after a failed refresh", extra={"symbol": symbol, "seconds": seconds}
+            )
             raise
         now = self._clock()
-        entry = _Entry(series, now, now + self._settings.cache_ttl_seconds)
-        await self._store(
-            symbol, entry, max(self._settings.cache_ttl_seconds, self._settings.max_stale_seconds)
+        entry = CachedSeries(series, now, now + settings.cache_ttl_seconds)
+        await self._store.set(
+            symbol, entry, max(settings.cache_ttl_seconds, settings.max_stale_seconds)
         )
-        self._cooldown_until.pop(symbol, None)
+        await self._hold_offs.succeeded(symbol)
         return entry
 
-    async def _store(self, key: str, value: object, ttl: float) -> None:
-        await self._cache.set(key, value, ttl=ttl)
-        self._keys[key] = None
-        self._keys.move_to_end(key)
-        while len(self._keys) > self._settings.cache_max_symbols:
-            oldest, _ = self._keys.popitem(last=False)
-            await self._cache.delete(oldest)
-            self._cooldown_until.pop(oldest, None)
 
-    async def _fetch_with_retries(self, symbol: str) -> PriceSeries:
-        """Try until success, a permanent error, or the overall deadline."""
-        deadline = self._clock() + self._settings.upstream_deadline_seconds
-        attempt = 0
-        while True:
-            await self._wait_for_slot(deadline)
-            remaining = deadline - self._clock()
-            call = self._provider.fetch_daily_series(
-                symbol, timeout=min(self._settings.upstream_timeout_seconds, remaining)
-            )
-            try:
-                series = await aio.time(self._metrics.upstream_duration, call)
-            except UpstreamError as exc:
-                self._metrics.count_upstream(type(exc).__name__)
-                self._note_failure(symbol, exc)
-                attempt += 1
-                jitter = random.uniform(0, min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2**attempt))  # noqa: S311 - jitter, not security
-                backoff = max(jitter, exc.retry_after or 0.0)  # never sooner than it asked
-                if not exc.transient or self._clock() + backoff + MIN_ATTEMPT_SECONDS > deadline:
-                    raise
-                await self._sleep(backoff)
-                continue
-            self._metrics.count_upstream("success")
-            return series
-
-    async def _wait_for_slot(self, deadline: float) -> None:
-        """Respect a throttle hold-off and the call budget; raise rather than wait past deadline."""
-        now = self._clock()
-        if now < self._hold_off_until:
-            self._metrics.budget_refusals.labels(reason="hold_off").inc()
-            cause = self._hold_off_cause
-            raise type(cause)(
-                f"{cause.detail}; holding off upstream calls",
-                retry_after=self._hold_off_until - now,
-            )
-        if not self._provider.metered:
-            return
-        try:
-            # Wait for a slot only if an attempt still fits in the deadline after it.
-            delay = self._budget.reserve(max_wait=max(0.0, deadline - now - MIN_ATTEMPT_SECONDS))
-        except BudgetExhausted:
-            self._metrics.budget_refusals.labels(reason="budget").inc()
-            raise
-        if delay > 0:
-            await self._sleep(delay)
-
-    def _note_failure(self, symbol: str, exc: UpstreamError) -> None:
-        extra = {"symbol": symbol, "error": type(exc).__name__, "retry_after": exc.retry_after}
-        if isinstance(exc, UpstreamThrottled) or exc.retry_after:
-            # The quota and the upstream's health are per key, not per symbol: hold off all.
-            self._hold_off_until = self._clock() + (exc.retry_after or FAILURE_COOLDOWN_SECONDS)
-            self._hold_off_cause = exc
-            log.warning("upstream asked us to wait: %s; holding off", exc.detail, extra=extra)
-        elif isinstance(exc, UpstreamRejected):
-            log.error(
-                "upstream rejected the request: %s; check STOCKS_API_KEY and its plan",
-                exc.detail,
-                extra=extra,
-            )
-        else:
-            log.warning("upstream call failed: %s", exc.detail, extra=extra)
+def _failure(task: asyncio.Task[CachedSeries]) -> Failure | None:
+    """What a finished refresh raised; cancelled (shutdown) reads as the upstream unavailable."""
+    if task.cancelled():
+        return UpstreamUnavailable(
+            "the service is shutting down", retry_after=BUSY_RETRY_AFTER_SECONDS
+        )
+    exc = task.exception()
+    if exc is None or isinstance(exc, UpstreamError | BudgetExhausted):
+        return exc
+    raise exc  # a defect, not an upstream fault: the web layer logs it and answers 500
 
 
 def _unknown_key(symbol: str) -> str:

@@ -42,6 +42,11 @@ class SingleFlight(Generic[K, V]):
     def __contains__(self, key: K) -> bool:
         return key in self._tasks
 
+    def cancel_all(self) -> None:
+        """Cancel every call in flight (shutdown past its grace); their waiters see it."""
+        for task in self._tasks.values():
+            task.cancel()
+
     async def wait_idle(self, timeout: float | None = None) -> None:
         """Wait for every call in flight (used at shutdown); cancel what is left after `timeout`."""
         tasks = list(self._tasks.values())

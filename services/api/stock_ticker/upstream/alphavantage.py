@@ -8,7 +8,12 @@ import aiohttp
 from yarl import URL
 
 from stock_ticker.domain import PriceSeries
-from stock_ticker.upstream.errors import MalformedResponse, UpstreamTimeout, UpstreamUnavailable
+from stock_ticker.upstream.errors import (
+    MalformedResponse,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from stock_ticker.upstream.parsing import parse_daily_body
 
 #: Bodies above this are not a 100-day compact series; refuse rather than buffer without bound.
@@ -58,9 +63,36 @@ class AlphaVantageClient:
         except TimeoutError:
             raise UpstreamTimeout(f"upstream did not answer within {timeout:g} s") from None
         except aiohttp.ClientError as exc:
-            # The exception text can carry the request URL, and so the key: log only its type.
-            raise UpstreamUnavailable(f"upstream unreachable ({type(exc).__name__})") from None
+            raise transport_error(exc) from None
         return parse_daily_body(raw, symbol)
+
+
+def transport_error(exc: aiohttp.ClientError) -> UpstreamError:
+    """Classify a transport failure: did the request reach the upstream (and so spend quota),
+    and may trying again soon help? The exception's text can carry the request URL, and so the
+    key: only its type is kept."""
+    name = type(exc).__name__
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return UpstreamTimeout(
+            f"upstream did not accept a connection in time ({name})", reached=False
+        )
+    if isinstance(exc, aiohttp.ClientSSLError):
+        # A certificate or TLS failure repeats until someone fixes it; no request was sent.
+        return UpstreamUnavailable(
+            f"TLS with the upstream failed ({name})", transient=False, reached=False
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        # Name resolution, connection refused, no route: the request never left this machine.
+        return UpstreamUnavailable(f"upstream unreachable ({name})", reached=False)
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        # The request was sent and the upstream hung up without an answer: it does so again.
+        return UpstreamUnavailable(
+            f"upstream closed the connection without answering ({name})", transient=False
+        )
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # Not HTTP we can read (oversized or malformed status line or headers).
+        return MalformedResponse(f"upstream answer is not valid HTTP ({name})")
+    return UpstreamUnavailable(f"upstream connection failed ({name})")
 
 
 async def _read_bounded(response: aiohttp.ClientResponse) -> bytes:

@@ -10,12 +10,26 @@ class UpstreamError(Exception):
     transient: bool = False
     #: Seconds the upstream asked us to wait, when it said (or we can tell).
     retry_after: float | None = None
+    #: False when the request never left this machine (name resolution, connection refused):
+    #: such an attempt cost the upstream's quota nothing.
+    reached: bool = True
 
-    def __init__(self, detail: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after: float | None = None,
+        transient: bool | None = None,
+        reached: bool = True,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         if retry_after is not None:
             self.retry_after = retry_after
+        if transient is not None:
+            self.transient = transient
+        if not reached:
+            self.reached = False
 
 
 class UnknownSymbol(UpstreamError):
@@ -31,7 +45,8 @@ class UpstreamRejected(UpstreamError):
 
 
 class MalformedResponse(UpstreamError):
-    """The upstream answered, but not with a series we can trust (HTML, bad JSON, bad numbers)."""
+    """The upstream answered, but not with a series we can trust (HTML, bad JSON, bad numbers,
+    oversized headers or body)."""
 
 
 class UpstreamUnavailable(UpstreamError):

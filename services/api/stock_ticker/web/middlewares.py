@@ -19,7 +19,7 @@ from aiohttp.typedefs import Handler, Middleware
 from multidict import CIMultiDict, istr
 
 from stock_ticker.observability.metrics import Metrics
-from stock_ticker.service import BudgetExhausted
+from stock_ticker.service import BudgetExhausted, TooManyWaiting
 from stock_ticker.upstream import UpstreamError
 from stock_ticker.web import problems
 from stock_ticker.web.access_log import log_access
@@ -89,7 +89,7 @@ def as_problem(exc: Exception, request: web.Request) -> Problem:
         return exc
     if isinstance(exc, web.HTTPError):  # aiohttp's own 4xx/5xx: unknown route, wrong method
         return problems.from_http_exception(exc)
-    if isinstance(exc, UpstreamError | BudgetExhausted):
+    if isinstance(exc, UpstreamError | BudgetExhausted | TooManyWaiting):
         return problems.from_upstream(exc, request.get(REQUESTED_SYMBOL, ""))
     log.error("unhandled error", exc_info=exc, extra={"request_id": request.get(REQUEST_ID)})
     return problems.internal_error()

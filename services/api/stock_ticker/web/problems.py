@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import orjson
 from aiohttp import web
 
-from stock_ticker.service import BudgetExhausted
+from stock_ticker.service import BudgetExhausted, TooManyWaiting
 from stock_ticker.upstream import (
     MalformedResponse,
     UnknownSymbol,
@@ -72,23 +72,31 @@ def symbol_not_allowed(symbol: str) -> Problem:
     )
 
 
-def from_upstream(exc: UpstreamError | BudgetExhausted, symbol: str) -> Problem:
-    """Map a service or upstream failure to the status a client should act on."""
+def from_upstream(exc: UpstreamError | BudgetExhausted | TooManyWaiting, symbol: str) -> Problem:
+    """Map a service or upstream failure to the status a client should act on. Whenever we
+    know when trying again can help, `Retry-After` says so; a 503 always carries one."""
+    retry_after = exc.retry_after
     if isinstance(exc, UnknownSymbol):
         return Problem(
             404, "Unknown symbol", f"the upstream does not know {symbol}", "unknown-symbol"
         )
+    headers = {} if not retry_after else {"Retry-After": _seconds(retry_after)}
     if isinstance(exc, UpstreamTimeout):
-        return Problem(504, "Upstream timeout", exc.detail, "upstream-timeout")
+        return Problem(504, "Upstream timeout", exc.detail, "upstream-timeout", headers)
     if isinstance(exc, UpstreamRejected | MalformedResponse):
-        return Problem(502, "Bad upstream answer", exc.detail, "upstream-bad-answer")
-    retry_after = exc.retry_after or DEFAULT_RETRY_AFTER_SECONDS
-    headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
+        return Problem(502, "Bad upstream answer", exc.detail, "upstream-bad-answer", headers)
+    headers = {"Retry-After": _seconds(retry_after or DEFAULT_RETRY_AFTER_SECONDS)}
     if isinstance(exc, BudgetExhausted):
         return Problem(503, "Upstream budget spent", exc.detail, "upstream-budget", headers)
+    if isinstance(exc, TooManyWaiting):
+        return Problem(503, "Too many waiting", exc.detail, "refresh-queue-full", headers)
     if isinstance(exc, UpstreamThrottled):
         return Problem(503, "Upstream throttled", exc.detail, "upstream-throttled", headers)
     return Problem(503, "Upstream unavailable", exc.detail, "upstream-unavailable", headers)
+
+
+def _seconds(retry_after: float) -> str:
+    return str(max(1, math.ceil(retry_after)))
 
 
 def from_http_exception(exc: web.HTTPException) -> Problem:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from stock_ticker.config import Settings
+from stock_ticker.service.hold_offs import REST_BASE_SECONDS
 from tests.conftest import API_KEY, ClientFactory, live_settings
 from tests.fakes import (
     BAD_KEY,
@@ -291,12 +292,16 @@ async def test_upstream_timeout_is_504(make_client: ClientFactory, fake_upstream
     assert (await response.json())["type"] == "urn:stock-ticker:problem:upstream-timeout"
 
 
-async def test_nothing_bad_is_cached(make_client: ClientFactory, fake_upstream: Upstream) -> None:
+async def test_nothing_bad_is_cached(
+    make_client: ClientFactory, fake_upstream: Upstream, clock: FakeClock
+) -> None:
     fake, host = fake_upstream
     fake.script("MSFT", Reply(status=502), Reply(b"{truncated"))
     client = await make_client(live_settings(host, upstream_deadline_seconds=0.01))
     assert (await client.get("/ndays")).status == 503
+    clock.advance(REST_BASE_SECONDS)  # the rest after a failed refresh
     assert (await client.get("/ndays")).status == 502
+    clock.advance(2 * REST_BASE_SECONDS)  # the second rest is twice as long
     good = await client.get("/ndays")
     assert good.status == 200
     assert good.headers["X-Cache"] == "MISS"

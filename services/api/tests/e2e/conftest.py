@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -28,7 +29,7 @@ def free_port() -> int:
 class ServiceProcess:
     """One `python -m stock_ticker` child with its own port and log file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, **popen: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -46,6 +47,7 @@ class ServiceProcess:
             env=full_env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            **popen,
         )
 
     async def wait_ready(self) -> None:
@@ -83,15 +85,15 @@ class ServiceProcess:
         self._log.close()
 
 
-ServiceFactory = Callable[[dict[str, str]], Awaitable[ServiceProcess]]
+ServiceFactory = Callable[..., Awaitable[ServiceProcess]]  # (env, **Popen options)
 
 
 @pytest.fixture
 async def start_service(tmp_path: Path) -> AsyncIterator[ServiceFactory]:
     started: list[ServiceProcess] = []
 
-    async def start(env: dict[str, str]) -> ServiceProcess:
-        service = ServiceProcess(env, tmp_path / f"service-{len(started)}.log")
+    async def start(env: dict[str, str], **popen: Any) -> ServiceProcess:
+        service = ServiceProcess(env, tmp_path / f"service-{len(started)}.log", **popen)
         started.append(service)
         await service.wait_ready()
         return service

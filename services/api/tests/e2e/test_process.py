@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import signal
 import subprocess
 import sys
@@ -131,11 +132,27 @@ async def test_sigterm_drains_then_exits_zero(
     entries = [json.loads(line) for line in logs.splitlines()]
     lifecycle = [e["message"] for e in entries if e["logger"] == "stock_ticker.server"]
     assert lifecycle == [
+        "open files limit",
         "listening",
         "SIGTERM: draining",
         "stopping: finishing requests in flight",
         "stopped",
     ]
+
+
+async def test_the_soft_open_files_limit_is_raised_to_the_hard_one(
+    start_service: ServiceFactory,
+) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    lowered = min(soft, 256)
+    service = await start_service(
+        {}, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (lowered, hard))
+    )
+    service.signal(signal.SIGINT)
+    assert await service.wait_exit(timeout=10) == 0
+    entries = [json.loads(line) for line in service.output().splitlines()]
+    (limit,) = [e for e in entries if e["message"] == "open files limit"]
+    assert (limit["was"], limit["soft"]) == (lowered, hard)
 
 
 async def test_sigint_skips_the_drain(start_service: ServiceFactory) -> None:

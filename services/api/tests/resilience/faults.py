@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from stock_ticker.service.quotes import FAILURE_COOLDOWN_SECONDS
+from stock_ticker.service.hold_offs import REST_BASE_SECONDS
 from stock_ticker.upstream.parsing import THROTTLE_RETRY_AFTER_SECONDS
 from tests.fakes import (
     BAD_KEY,
@@ -30,6 +30,8 @@ DEMO_KEY = {
     "It takes fewer than 20 seconds."
 }
 PROBLEM = "urn:stock-ticker:problem:"
+#: One header above aiohttp's client limit (8190 bytes a field).
+OVERSIZED_HEADERS = {"X-Padding": "x" * 9000}
 
 
 def with_rows(symbol: str, rows: dict[str, dict[str, str]]) -> dict[str, Any]:
@@ -67,15 +69,13 @@ class Fault:
     replies: tuple[Reply, ...] = ()
     #: Nothing listens: the upstream's port refuses connections.
     refuse: bool = False
-    #: Retry-After the client is given (503 only).
+    #: Retry-After the client is given with the first answer (every 503 has one).
     retry_after: int | None = None
     #: The per-attempt timeout to configure (short for the stall, generous otherwise).
     timeout: float = 2.0
-    #: After a failure with a stale copy, how long the symbol rests on it without a call.
-    cooldown: float = FAILURE_COOLDOWN_SECONDS
-    #: Without a stale copy, how long the service refuses to ask again (the throttle hold-off);
-    #: 0 when the next request may call at once.
-    rest: float = 0.0
+    #: After the failure, how long the symbol rests without a call: requests get the stale
+    #: copy, or the same problem with the time left; 0 for an unknown symbol (remembered instead).
+    rest: float = REST_BASE_SECONDS
     #: Is the answer remembered for NEGATIVE_CACHE_SECONDS (an unknown symbol)?
     remembered: bool = False
     #: Does the failure hold off every upstream call, not just this symbol's (a throttle, or an
@@ -114,7 +114,6 @@ def _throttled(fault_id: str, body: dict[str, str]) -> Fault:
         "rate limit",
         (Reply(body),),
         retry_after=int(hold),
-        cooldown=hold,
         rest=hold,
         throttle=True,
     )
@@ -131,7 +130,8 @@ FAULTS: list[Fault] = [
         timeout=0.2,
     ),
     _unavailable("connection-refused", "unreachable", refuse=True),
-    _unavailable("reset-mid-body", "unreachable", replies=(Reply(reset=True),)),
+    _unavailable("reset-mid-body", "connection failed", replies=(Reply(reset=True),)),
+    _unavailable("closed-without-answer", "without answering", replies=(Reply(hang_up=True),)),
     _unavailable("http-500", "HTTP 500", replies=(Reply(b"oops", status=500),)),
     _unavailable("http-502", "HTTP 502", replies=(Reply(b"bad gateway", status=502),)),
     _unavailable(
@@ -139,8 +139,7 @@ FAULTS: list[Fault] = [
         "HTTP 503",
         retry_after=7,
         replies=(Reply(b"busy", status=503, headers={"Retry-After": "7"}),),
-        cooldown=7.0,
-        rest=7.0,  # the upstream said when to come back: every call holds off until then
+        rest=REST_BASE_SECONDS,  # every call holds off 7 s; this symbol rests the usual 10
         throttle=True,
     ),
     _unavailable(
@@ -148,8 +147,7 @@ FAULTS: list[Fault] = [
         "HTTP 429",
         retry_after=30,
         replies=(Reply(b"slow down", status=429, headers={"Retry-After": "30"}),),
-        cooldown=30.0,
-        rest=30.0,
+        rest=30.0,  # the upstream said when to come back: every call holds off until then
         throttle=True,
     ),
     _bad_answer(
@@ -172,6 +170,7 @@ FAULTS: list[Fault] = [
         "Unknown symbol",
         "does not know MSFT",
         (Reply(INVALID_CALL),),
+        rest=0.0,
         remembered=True,
     ),
     _throttled("throttle-note", OLD_NOTE),
@@ -192,6 +191,8 @@ FAULTS: list[Fault] = [
         Reply(with_rows("MSFT", {"2026-11-27": row("NaN"), "2026-11-26": row("5")})),
     ),
     _bad_answer("duplicate-dates", "repeated the key", Reply(duplicate_dates_body())),
+    _bad_answer("oversized-headers", "not valid HTTP", Reply(headers=OVERSIZED_HEADERS)),
+    _bad_answer("oversized-body", "larger than any", Reply(b"[" + b" " * (3 * 1024 * 1024) + b"]")),
 ]
 
 

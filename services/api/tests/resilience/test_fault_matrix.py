@@ -34,7 +34,15 @@ from tests.fakes import (
     series_body,
 )
 from tests.resilience.conftest import SwitchableUpstream
-from tests.resilience.faults import DEMO_KEY, FAULTS, PROBLEM, QUIRKS, Fault, Quirk
+from tests.resilience.faults import (
+    DEMO_KEY,
+    FAULTS,
+    OVERSIZED_HEADERS,
+    PROBLEM,
+    QUIRKS,
+    Fault,
+    Quirk,
+)
 
 TTL = 60.0
 #: Shorter than the service's minimum attempt time: one attempt per refresh, no retry.
@@ -89,7 +97,7 @@ async def assert_problem(response: ClientResponse, fault: Fault) -> dict[str, An
     }
     assert fault.detail_has in problem["detail"]
     assert "X-Cache" not in response.headers
-    if fault.status == 503:
+    if fault.retry_after is not None:
         assert response.headers["Retry-After"] == str(fault.retry_after)
     else:
         assert "Retry-After" not in response.headers
@@ -153,8 +161,11 @@ async def test_fault_without_a_stale_copy_is_a_problem_and_is_not_cached(
     assert fake.calls["MSFT"] == fault.calls
 
     if fault.rest:
-        # A throttle holds off every call until its Retry-After: the answer repeats, with the
-        # time left, without spending a call...
+        # The symbol rests (a throttle holds off every call): the answer repeats at once, with
+        # the time left, without spending a call...
+        await assert_problem(
+            await client.get("/ndays"), dataclasses.replace(fault, retry_after=int(fault.rest))
+        )
         clock.advance(fault.rest - 1)
         await assert_problem(await client.get("/ndays"), dataclasses.replace(fault, retry_after=1))
         assert fake.calls["MSFT"] == fault.calls
@@ -212,7 +223,7 @@ async def test_fault_with_a_stale_copy_serves_it_marked_stale_then_recovers(
         assert await response.read() == good_body
 
     await resting_on_stale(await client.get("/ndays"))
-    clock.advance(fault.cooldown - 1)
+    clock.advance(max(fault.rest, 1) - 1)
     await resting_on_stale(await client.get("/ndays"))
     assert fake.calls["MSFT"] == 1 + fault.calls
 
@@ -300,9 +311,28 @@ async def test_transient_faults_are_retried_within_the_deadline(
         upstream_deadline_seconds=20.0,
     )
     client = await make_client(settings)
-    fake.script("MSFT", reply, reply, Reply(series_body("MSFT", GOOD_V2)))
+    fake.script("MSFT", reply, Reply(series_body("MSFT", GOOD_V2)))
     await assert_fresh(await client.get("/ndays"), GOOD_V2)
-    assert fake.calls["MSFT"] == 3
+    assert fake.calls["MSFT"] == 2
+
+
+@pytest.mark.parametrize("reply", TRANSIENT)
+async def test_a_refresh_makes_at_most_upstream_max_attempts(
+    reply: Reply,
+    switchable_upstream: SwitchableUpstream,
+    make_client: ClientFactory,
+) -> None:
+    fake = switchable_upstream.fake
+    settings = dataclasses.replace(
+        matrix_settings(switchable_upstream),
+        upstream_timeout_seconds=0.2,
+        upstream_deadline_seconds=20.0,
+    )
+    assert settings.upstream_max_attempts == 2  # the default
+    client = await make_client(settings)
+    fake.script("MSFT", reply, reply, reply, Reply(series_body("MSFT", GOOD_V2)))
+    assert (await client.get("/ndays")).status in {503, 504}
+    assert fake.calls["MSFT"] == 2
 
 
 PERMANENT = [
@@ -313,6 +343,9 @@ PERMANENT = [
     pytest.param(Reply(BAD_KEY), 502, id="bad-key"),
     pytest.param(Reply(DEMO_KEY), 502, id="demo-key"),
     pytest.param(Reply(b"<html></html>"), 502, id="html-body"),
+    pytest.param(Reply(b'{"Meta Data": {'), 502, id="truncated-json"),
+    pytest.param(Reply(headers=OVERSIZED_HEADERS), 502, id="oversized-headers"),
+    pytest.param(Reply(hang_up=True), 503, id="closed-without-answer"),
 ]
 
 

@@ -115,7 +115,7 @@ async def test_stale_copy_is_served_when_a_refresh_fails_then_rests(clock: FakeC
 
 async def test_transient_errors_are_retried_within_the_deadline(clock: FakeClock) -> None:
     provider = ScriptedProvider()
-    quotes, metrics = make(provider, clock)
+    quotes, metrics = make(provider, clock, upstream_max_attempts=3)
     provider.then("MSFT", [UpstreamUnavailable("502"), UpstreamTimeout("slow")])
     quote = await quotes.get("MSFT")
     assert quote.state is CacheState.MISS
@@ -316,5 +316,6 @@ async def test_close_cancels_refreshes_that_outlast_the_grace(
     waiter = asyncio.ensure_future(quotes.get("MSFT"))
     await asyncio.sleep(0)
     await quotes.close()
-    with pytest.raises(asyncio.CancelledError):
-        await waiter
+    with pytest.raises(UpstreamUnavailable, match="shutting down") as refused:
+        await waiter  # answered, not cut off
+    assert refused.value.retry_after == 1.0

@@ -36,7 +36,13 @@ DOCUMENTED_DEFAULTS = {
     "refresh_ahead_seconds": 0.0,
     "cache_max_symbols": 256,
     "shutdown_drain_seconds": 5.0,
+    "shutdown_timeout_seconds": 10.0,
     "web_concurrency": 1,
+    "stale_wait_seconds": 1.0,
+    "upstream_max_attempts": 2,
+    "max_hold_off_seconds": 3600.0,
+    "max_waiting_requests": 1000,
+    "keepalive_timeout_seconds": 75.0,
 }
 
 VARIABLES = [
@@ -59,7 +65,13 @@ VARIABLES = [
     "REFRESH_AHEAD_SECONDS",
     "CACHE_MAX_SYMBOLS",
     "SHUTDOWN_DRAIN_SECONDS",
+    "SHUTDOWN_TIMEOUT_SECONDS",
     "WEB_CONCURRENCY",
+    "STALE_WAIT_SECONDS",
+    "UPSTREAM_MAX_ATTEMPTS",
+    "MAX_HOLD_OFF_SECONDS",
+    "MAX_WAITING_REQUESTS",
+    "KEEPALIVE_TIMEOUT_SECONDS",
 ]
 
 
@@ -131,6 +143,15 @@ VALID = [
     ("SHUTDOWN_DRAIN_SECONDS", "1e1", "shutdown_drain_seconds", 10.0),
     ("WEB_CONCURRENCY", "1", "web_concurrency", 1),
     ("WEB_CONCURRENCY", "64", "web_concurrency", 64),
+    ("SHUTDOWN_TIMEOUT_SECONDS", "2.5", "shutdown_timeout_seconds", 2.5),
+    ("STALE_WAIT_SECONDS", "0", "stale_wait_seconds", 0.0),
+    ("STALE_WAIT_SECONDS", "0.25", "stale_wait_seconds", 0.25),
+    ("UPSTREAM_MAX_ATTEMPTS", "1", "upstream_max_attempts", 1),
+    ("UPSTREAM_MAX_ATTEMPTS", "10", "upstream_max_attempts", 10),
+    ("MAX_HOLD_OFF_SECONDS", "60", "max_hold_off_seconds", 60.0),
+    ("MAX_WAITING_REQUESTS", "1", "max_waiting_requests", 1),
+    ("MAX_WAITING_REQUESTS", "1000000", "max_waiting_requests", 1_000_000),
+    ("KEEPALIVE_TIMEOUT_SECONDS", "5", "keepalive_timeout_seconds", 5.0),
 ]
 
 
@@ -218,6 +239,14 @@ INVALID = [
     ("WEB_CONCURRENCY", "0", "an integer from 1 to 64"),
     ("WEB_CONCURRENCY", "65", "an integer from 1 to 64"),
     ("WEB_CONCURRENCY", "auto", "an integer from 1 to 64"),
+    ("SHUTDOWN_TIMEOUT_SECONDS", "0", "a positive number of seconds"),
+    ("STALE_WAIT_SECONDS", "-1", "a number of seconds >= 0 (0: answer at once)"),
+    ("UPSTREAM_MAX_ATTEMPTS", "0", "an integer from 1 to 10"),
+    ("UPSTREAM_MAX_ATTEMPTS", "11", "an integer from 1 to 10"),
+    ("MAX_HOLD_OFF_SECONDS", "0", "a positive number of seconds"),
+    ("MAX_WAITING_REQUESTS", "0", "an integer from 1 to 1000000"),
+    ("MAX_WAITING_REQUESTS", "many", "an integer from 1 to 1000000"),
+    ("KEEPALIVE_TIMEOUT_SECONDS", "-1", "a positive number of seconds"),
     ("ALLOWED_SYMBOLS", "AAPL,,MSFT", "'*' or a comma-separated list of symbols"),
     ("ALLOWED_SYMBOLS", "AAPL;MSFT", "'*' or a comma-separated list of symbols"),
     ("ALLOWED_SYMBOLS", "AAPL MSFT", "'*' or a comma-separated list of symbols"),

@@ -1,0 +1,60 @@
+"""When to leave the upstream alone, in process memory (the in-process `HoldOffs`)."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stock_ticker.service.ports import Failure, Hold
+
+#: First rest after a failed refresh; each consecutive failure doubles it, up to the cap.
+REST_BASE_SECONDS = 10.0
+REST_CAP_SECONDS = 300.0
+#: Symbols whose failure count is remembered; the oldest is forgotten first (`*` can admit any).
+MAX_REMEMBERED = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Rest:
+    hold: Hold
+    failures: int
+
+
+class MemoryHoldOffs:
+    """The key-wide hold-off and the per-symbol rests of one process."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._held: Hold | None = None
+        self._rests: OrderedDict[str, _Rest] = OrderedDict()
+
+    async def held(self) -> Hold | None:
+        return self._in_force(self._held)
+
+    async def hold(self, seconds: float, cause: Failure) -> None:
+        until = self._clock() + seconds
+        if self._held is None or until > self._held.until or self._in_force(self._held) is None:
+            self._held = Hold(until, cause)
+
+    async def resting(self, symbol: str) -> Hold | None:
+        rest = self._rests.get(symbol)
+        return None if rest is None else self._in_force(rest.hold)
+
+    async def failed(self, symbol: str, cause: Failure, at_least: float) -> float:
+        previous = self._rests.pop(symbol, None)
+        failures = 1 if previous is None else previous.failures + 1
+        seconds = max(
+            at_least, min(REST_CAP_SECONDS, REST_BASE_SECONDS * 2.0 ** min(failures - 1, 32))
+        )
+        self._rests[symbol] = _Rest(Hold(self._clock() + seconds, cause), failures)
+        if len(self._rests) > MAX_REMEMBERED:
+            self._rests.popitem(last=False)
+        return seconds
+
+    async def succeeded(self, symbol: str) -> None:
+        self._rests.pop(symbol, None)
+
+    def _in_force(self, hold: Hold | None) -> Hold | None:
+        return hold if hold is not None and self._clock() < hold.until else None
