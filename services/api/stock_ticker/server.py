@@ -86,6 +86,5 @@ async def serve(app: web.Application, settings: Settings) -> None:
 def raise_open_files_limit() -> None:
     """Every connection is a file descriptor: use all the hard limit allows, and say so."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != soft:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     log.info("open files limit", extra={"soft": hard, "was": soft})

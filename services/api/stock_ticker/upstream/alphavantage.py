@@ -60,10 +60,10 @@ class AlphaVantageClient:
                     if response.status != 200:
                         raise MalformedResponse(f"upstream answered HTTP {response.status}")
                     raw = await _read_bounded(response)
+        except aiohttp.ClientError as exc:  # before TimeoutError: aiohttp's timeouts are both
+            raise transport_error(exc) from None
         except TimeoutError:
             raise UpstreamTimeout(f"upstream did not answer within {timeout:g} s") from None
-        except aiohttp.ClientError as exc:
-            raise transport_error(exc) from None
         return parse_daily_body(raw, symbol)
 
 
@@ -76,6 +76,8 @@ def transport_error(exc: aiohttp.ClientError) -> UpstreamError:
         return UpstreamTimeout(
             f"upstream did not accept a connection in time ({name})", reached=False
         )
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return UpstreamTimeout(f"upstream did not answer in time ({name})")
     if isinstance(exc, aiohttp.ClientSSLError):
         # A certificate or TLS failure repeats until someone fixes it; no request was sent.
         return UpstreamUnavailable(

@@ -348,3 +348,48 @@ async def test_spent_budget_is_503_with_retry_after_and_no_call(
     assert (await response.json())["type"] == "urn:stock-ticker:problem:upstream-budget"
     assert 86000 < int(response.headers["Retry-After"]) <= 86400
     assert fake.total_calls == 1
+
+
+async def test_beyond_the_waiting_bound_a_cold_symbol_is_a_503_at_once(
+    make_client: ClientFactory, fake_upstream: Upstream
+) -> None:
+    fake, host = fake_upstream
+    gate = asyncio.Event()
+    fake.default = Reply(gate=gate)  # the upstream holds its answer
+    client = await make_client(live_settings(host, max_waiting_requests=1))
+    waiting = asyncio.ensure_future(client.get("/ndays"))
+    await fake.arrived.wait()
+    busy = await client.get("/ndays")
+    assert busy.status == 503
+    assert busy.content_type == "application/problem+json"
+    problem = await busy.json()
+    assert problem["type"] == "urn:stock-ticker:problem:refresh-queue-full"
+    assert busy.headers["Retry-After"] == "1"
+    gate.set()
+    assert (await waiting).status == 200
+    assert fake.total_calls == 1
+    metrics = await (await client.get("/metrics")).text()
+    assert "stock_api_refresh_waiting_overflow_total 1.0" in metrics
+    assert "stock_api_refresh_waiting_requests 0.0" in metrics
+
+
+@pytest.mark.parametrize(
+    ("reply", "status"),
+    [(Reply(b"<html></html>"), 502), (Reply(stall=True), 504)],
+    ids=["bad-answer", "timeout"],
+)
+async def test_a_resting_symbol_repeats_its_problem_with_the_time_left(
+    make_client: ClientFactory, fake_upstream: Upstream, clock: FakeClock, reply: Reply, status: int
+) -> None:
+    fake, host = fake_upstream
+    fake.script("MSFT", reply)
+    settings = live_settings(host, upstream_timeout_seconds=0.1, upstream_deadline_seconds=0.2)
+    client = await make_client(settings)
+    first = await client.get("/ndays")
+    assert first.status == status
+    assert "Retry-After" not in first.headers  # nobody said when
+    clock.advance(3)
+    again = await client.get("/ndays")
+    assert again.status == status
+    assert again.headers["Retry-After"] == str(int(REST_BASE_SECONDS - 3))
+    assert fake.total_calls == 1

@@ -214,3 +214,25 @@ async def test_openapi_renderings_per_prefix_stay_bounded(make_client: ClientFac
     first = await (await client.get("/openapi.json")).read()
     assert first == await (await client.get("/openapi.json")).read()  # rendered once, reused
     assert docs.for_prefix("") is docs.for_prefix("")
+
+
+@pytest.mark.parametrize(
+    ("path", "route"),
+    [
+        ("/static/docs/nonexist.js", "/static/docs/{name}"),
+        ("/static/swagger/index.css.map", "/static/swagger/{name}"),
+        ("/static/docs/sub/docs.js", "unmatched"),  # files directly in the folder only
+    ],
+)
+async def test_a_static_miss_is_a_404_problem_counted_as_404(
+    make_client: ClientFactory, path: str, route: str
+) -> None:
+    client = await make_client(Settings(enable_metrics=True))
+    missing = await client.get(path)
+    assert missing.status == 404
+    assert missing.content_type == "application/problem+json"
+    assert (await missing.json())["status"] == 404
+    assert (await client.head("/static/swagger/swagger-ui.css")).status == 200
+    text = await (await client.get("/metrics")).text()
+    assert f'http_requests_total{{method="GET",route="{route}",status="404"}} 1.0' in text
+    assert f'http_requests_total{{method="GET",route="{route}",status="200"}}' not in text

@@ -223,3 +223,16 @@ async def test_default_clock_is_monotonic_time() -> None:
     with pytest.raises(BudgetExhausted) as info:
         await budget.reserve(max_wait=0)
     assert 0.5 < info.value.retry_after <= 1.0
+
+
+async def test_a_refunded_slot_gives_back_its_daily_share_but_not_its_pace(
+    clock: ManualClock,
+) -> None:
+    budget = UpstreamBudget(1.0, 2, clock)
+    slot = await budget.reserve(max_wait=LONG)
+    assert budget.remaining_today() == 1
+    await budget.refund(slot)
+    assert budget.remaining_today() == 2
+    assert (await budget.reserve(max_wait=LONG)).wait == 1.0  # still spaced from the refunded one
+    await budget.refund(slot)  # refunding twice gives nothing more
+    assert budget.remaining_today() == 1

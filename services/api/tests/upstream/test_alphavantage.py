@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -15,6 +16,7 @@ from stock_ticker.upstream import (
     AlphaVantageClient,
     MalformedResponse,
     UnknownSymbol,
+    UpstreamError,
     UpstreamThrottled,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -161,3 +163,110 @@ async def test_client_errors_from_aiohttp_become_unavailable(
         await client.fetch_daily_series("MSFT", timeout=5)
     with pytest.raises(UnknownSymbol):
         await client.fetch_daily_series("MSFT", timeout=5)
+
+
+def _connection_key() -> Any:
+    from aiohttp.client_reqrep import ConnectionKey
+
+    return ConnectionKey("upstream.test", 443, True, True, None, None, None)
+
+
+TRANSPORT_FAULTS = [
+    # (aiohttp's exception, our type, transient, reached, words of the detail)
+    pytest.param(
+        aiohttp.ClientConnectorDNSError(_connection_key(), OSError(-2, "Name unknown")),
+        UpstreamUnavailable,
+        True,
+        False,
+        "unreachable",
+        id="dns",
+    ),
+    pytest.param(
+        aiohttp.ClientConnectorError(_connection_key(), ConnectionRefusedError(111, "refused")),
+        UpstreamUnavailable,
+        True,
+        False,
+        "unreachable",
+        id="connection-refused",
+    ),
+    pytest.param(
+        aiohttp.ConnectionTimeoutError("connect"),
+        UpstreamTimeout,
+        True,
+        False,
+        "accept a connection",
+        id="connect-timeout",
+    ),
+    pytest.param(
+        aiohttp.SocketTimeoutError("read"),
+        UpstreamTimeout,
+        True,
+        True,
+        "did not answer",
+        id="read-timeout",
+    ),
+    pytest.param(
+        aiohttp.ClientConnectorCertificateError(_connection_key(), ValueError("bad cert")),
+        UpstreamUnavailable,
+        False,
+        False,
+        "TLS",
+        id="certificate",
+    ),
+    pytest.param(
+        aiohttp.ServerDisconnectedError(),
+        UpstreamUnavailable,
+        False,
+        True,
+        "without answering",
+        id="closed-without-answer",
+    ),
+    pytest.param(
+        aiohttp.ClientResponseError(None, (), status=400, message="Got more than 8190 bytes"),  # type: ignore[arg-type]
+        MalformedResponse,
+        False,
+        True,
+        "not valid HTTP",
+        id="oversized-headers",
+    ),
+    pytest.param(
+        aiohttp.ClientPayloadError("reset mid-body"),
+        UpstreamUnavailable,
+        True,
+        True,
+        "connection failed",
+        id="reset-mid-body",
+    ),
+    pytest.param(
+        aiohttp.ClientOSError(104, "Connection reset by peer"),
+        UpstreamUnavailable,
+        True,
+        True,
+        "connection failed",
+        id="reset",
+    ),
+]
+
+
+@pytest.mark.parametrize(("error", "kind", "transient", "reached", "words"), TRANSPORT_FAULTS)
+async def test_transport_faults_say_whether_to_retry_and_whether_quota_was_spent(
+    session: aiohttp.ClientSession,
+    mocked: aioresponses,
+    error: Exception,
+    kind: type[UpstreamError],
+    transient: bool,
+    reached: bool,
+    words: str,
+) -> None:
+    pattern = URL("https://upstream.test/query").with_query(
+        function="TIME_SERIES_DAILY", symbol="MSFT", outputsize="compact", apikey=API_KEY
+    )
+    mocked.get(pattern, exception=error)
+    client = AlphaVantageClient(session, "https://upstream.test/", API_KEY)
+    with pytest.raises(kind) as raised:
+        await client.fetch_daily_series("MSFT", timeout=5)
+    assert type(raised.value) is kind
+    assert (raised.value.transient, raised.value.reached) == (transient, reached)
+    assert words in raised.value.detail
+    assert type(error).__name__ in raised.value.detail
+    assert API_KEY not in raised.value.detail
