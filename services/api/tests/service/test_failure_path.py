@@ -52,7 +52,8 @@ async def test_with_a_copy_a_slow_refresh_is_waited_for_at_most_stale_wait(
     provider.gate = asyncio.Event()  # the upstream hangs
     first = await quotes.get("MSFT")
     assert first.state is CacheState.STALE
-    assert first.stale_reason is not None and "slow" in first.stale_reason
+    assert first.stale_reason is not None
+    assert "slow" in first.stale_reason
     again = await quotes.get("MSFT")  # joins the refresh in flight: no second call
     assert again.state is CacheState.STALE
     assert len(provider.calls) == 2
@@ -163,7 +164,8 @@ async def test_with_a_copy_the_rest_serves_it_without_calling(clock: FakeClock) 
     clock.advance(REST_BASE_SECONDS - 0.1)
     resting = await quotes.get("MSFT")
     assert resting.state is CacheState.STALE
-    assert resting.stale_reason is not None and "refresh failed recently" in resting.stale_reason
+    assert resting.stale_reason is not None
+    assert "refresh failed recently" in resting.stale_reason
     assert len(provider.calls) == 2
 
 
@@ -256,7 +258,8 @@ async def test_a_hold_off_serves_stale_copies_and_is_no_rest(clock: FakeClock) -
         await quotes.get("AAPL")
     held = await quotes.get("MSFT")
     assert held.state is CacheState.STALE
-    assert held.stale_reason is not None and "holding off" in held.stale_reason
+    assert held.stale_reason is not None
+    assert "holding off" in held.stale_reason
     assert sample(metrics, "stock_api_upstream_budget_refusals_total", reason="hold_off") == 1
     clock.advance(5)  # the hold-off is over: MSFT, which never failed, refreshes at once
     assert (await quotes.get("MSFT")).state is CacheState.MISS
@@ -281,7 +284,8 @@ async def test_beyond_max_waiting_requests_requests_are_answered_at_once(
     assert busy.value.retry_after == 1.0
     overflow = await quotes.get("MSFT")
     assert overflow.state is CacheState.STALE
-    assert overflow.stale_reason is not None and "too many" in overflow.stale_reason
+    assert overflow.stale_reason is not None
+    assert "too many" in overflow.stale_reason
     assert sample(metrics, "stock_api_refresh_waiting_overflow_total") == 2
     provider.gate.set()
     assert [(await w).state for w in waiters] == [CacheState.MISS, CacheState.MISS]

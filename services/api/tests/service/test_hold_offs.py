@@ -22,7 +22,8 @@ async def test_a_shorter_hold_off_never_shortens_one_in_force(clock: FakeClock) 
     assert await holds.held() is None
     await holds.hold(5, short)  # once over, any new hold-off counts
     held = await holds.held()
-    assert held is not None and held.cause is short
+    assert held is not None
+    assert held.cause is short
 
 
 async def test_rests_are_per_symbol(clock: FakeClock) -> None:

@@ -1,4 +1,4 @@
-"""`MemorySeriesStore`: the operator's symbols are never evicted; the rest is least recently used."""
+"""`MemorySeriesStore`: the operator's symbols are never evicted; the rest goes LRU first."""
 
 from __future__ import annotations
 
