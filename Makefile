@@ -6,7 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 API := services/api
-STAMP := $(VENV)/.installed-$(shell cat $(API)/pyproject.toml tox.ini 2>/dev/null | cksum | cut -d' ' -f1)
+DEPS_SUM := $(shell cat $(API)/pyproject.toml tox.ini 2>/dev/null | cksum | cut -d' ' -f1)
+# Serving needs the package alone; the test tools (tox, schemathesis...) come with `make test`.
+RUN_STAMP := $(VENV)/.run-$(DEPS_SUM)
+STAMP := $(VENV)/.test-$(DEPS_SUM)
 
 PORT ?= 8000
 SYMBOL ?= MSFT
@@ -34,22 +37,34 @@ APP_VAR_CALL := (read|environ[.]get)[(] *"[A-Z_0-9]+"
 APP_VARS := $(filter-out PORT HOST,$(shell tr -s '\n ' ' ' < $(API)/stock_ticker/config.py | grep -oE '$(APP_VAR_CALL)' | grep -oE '[A-Z][A-Z_0-9]+' | sort -u))
 OVERLAY := build/k8s
 
-.PHONY: help venv run test lint type bench clean ndays build build-tests docker-run docker-test \
+.PHONY: help venv kube-context run test lint type bench clean ndays build build-tests docker-run docker-test \
 	test-image manifests deploy configure-ingress rollout-restart logs
 
-help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+# The variables the help texts mention, shown with their values.
+HELP_VARS := PORT IMAGE TEST_IMAGE KUBECTL_CONTEXT INGRESS_NGINX_VERSION INGRESS_PORT
 
-$(STAMP): $(API)/pyproject.toml tox.ini
+help: ## List the targets
+	@colour=$$([ -t 1 ] && printf '\033[36m'); plain=$$([ -t 1 ] && printf '\033[0m'); \
+	grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) \
+	| sed $(foreach v,$(HELP_VARS),-e 's|$$($(v))|$($(v))|g') \
+	| awk -v c="$$colour" -v p="$$plain" 'BEGIN {FS = ":.*?## "}; {printf "  %s%-18s%s %s\n", c, $$1, p, $$2}'
+
+$(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e "$(API)[test]" tox==4.67.13
-	@rm -f $(VENV)/.installed-*; touch $@
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+
+$(RUN_STAMP): $(API)/pyproject.toml tox.ini | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e "$(API)"
+	@rm -f $(VENV)/.run-*; touch $@
+
+$(STAMP): $(API)/pyproject.toml tox.ini | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e "$(API)[test]" tox==4.67.13
+	@rm -f $(VENV)/.test-* $(VENV)/.run-*; touch $@ $(RUN_STAMP)
 
 venv: $(STAMP) ## Create .venv with the service and the test tools
 
-run: $(STAMP) ## Serve on :$(PORT) in the foreground (sample data unless STOCKS_API_KEY is set)
+run: $(RUN_STAMP) ## Serve on :$(PORT) in the foreground (sample data unless STOCKS_API_KEY is set)
 	PORT=$(PORT) $(BIN)/python -m stock_ticker
 
 test: $(STAMP) ## Every check: lint, types, tests with the 100% coverage gate, infra checks
@@ -68,7 +83,8 @@ bench: $(STAMP) ## Benchmarks against a bare-aiohttp baseline; writes docs/bench
 	$(BIN)/python scripts/bench $(BENCH_ARGS)
 
 ndays: ## Ask a running service for prices: make ndays [SYMBOL=MSFT NDAYS=7 URL=...]
-	curl -sS "$${URL:-http://localhost:$(PORT)}/ndays?symbol=$(SYMBOL)&ndays=$(NDAYS)"; echo
+	@curl -sS --fail-with-body "$${URL:-http://localhost:$(PORT)}/ndays?symbol=$(SYMBOL)&ndays=$(NDAYS)"; \
+	status=$$?; echo; exit $$status
 
 clean: ## Remove the virtualenv, tox envs and caches
 	rm -rf $(VENV) .tox test-artifacts build
@@ -106,6 +122,7 @@ manifests: ## Print what `make deploy` applies (IMAGE_NAME, IMAGE_TAG, PUBLIC_ME
 
 deploy: ## Build, apply infra/k8s and the Secret from STOCKS_API_KEY to KUBECTL_CONTEXT ($(KUBECTL_CONTEXT))
 	@test -n "$$STOCKS_API_KEY" || { echo 'deploy: STOCKS_API_KEY is not set (read -rs STOCKS_API_KEY; export STOCKS_API_KEY)' >&2; exit 1; }
+	@$(MAKE) --no-print-directory -s kube-context
 	$(KUBECTL) cluster-info >/dev/null
 	$(MAKE) --no-print-directory build
 	$(if $(PUSH),$(DOCKER) push $(IMAGE))
@@ -121,17 +138,22 @@ deploy: ## Build, apply infra/k8s and the Secret from STOCKS_API_KEY to KUBECTL_
 	$(KUBECTL) apply -k $(OVERLAY)
 	$(KUBECTL) -n $(NAMESPACE) rollout status deployment/stock-ticker --timeout=180s
 
-configure-ingress: ## Install the NGINX ingress controller $(INGRESS_NGINX_VERSION), exposed on localhost:$(INGRESS_PORT)
+kube-context: # fails with the contexts there are when KUBECTL_CONTEXT is not one of them
+	@kubectl config get-contexts -o name 2>/dev/null | grep -qx '$(KUBECTL_CONTEXT)' || { \
+		echo "kubectl has no context '$(KUBECTL_CONTEXT)'; pick one with KUBECTL_CONTEXT=<name>, one of:" >&2; \
+		kubectl config get-contexts -o name 2>/dev/null | sed 's/^/  /' >&2; exit 1; }
+
+configure-ingress: kube-context ## Install the NGINX ingress controller $(INGRESS_NGINX_VERSION), exposed on localhost:$(INGRESS_PORT)
 	$(KUBECTL) apply -f $(INGRESS_NGINX_MANIFEST)
 	$(KUBECTL) -n ingress-nginx patch service ingress-nginx-controller --type=json \
 		-p '[{"op": "replace", "path": "/spec/ports/0/port", "value": $(INGRESS_PORT)}]'
 	$(KUBECTL) -n ingress-nginx rollout status deployment/ingress-nginx-controller --timeout=300s
 	@echo "ingress: http://localhost:$(INGRESS_PORT)/stock-ticker/ndays (Docker Desktop publishes LoadBalancer ports on localhost)"
 
-rollout-restart: ## Restart the pods (new image under the same tag, changed ConfigMap or Secret)
+rollout-restart: kube-context ## Restart the pods (new image under the same tag, changed ConfigMap or Secret)
 	$(KUBECTL) -n $(NAMESPACE) rollout restart deployment/stock-ticker
 	$(KUBECTL) -n $(NAMESPACE) rollout status deployment/stock-ticker --timeout=180s
 
-logs: ## Follow the logs of every stock-ticker pod
+logs: kube-context ## Follow the logs of every stock-ticker pod
 	$(KUBECTL) -n $(NAMESPACE) logs -f --prefix --tail=100 --max-log-requests=10 \
 		-l app.kubernetes.io/name=stock-ticker

@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from stock_ticker.app import create_app
 from stock_ticker.config import ConfigError, load_settings
 from stock_ticker.observability.logging import configure_logging
-from stock_ticker.server import serve
-from stock_ticker.workers import WORKER_FLAG, supervise
+from stock_ticker.server import ListenError, serve
+from stock_ticker.workers import WORKER_FLAG, share_metrics, supervise
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -34,8 +34,12 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     configure_logging(settings.log_level)
     if settings.web_concurrency > 1 and WORKER_FLAG not in environ:
         return supervise(settings, environ)
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(serve(create_app(settings), settings))
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(serve(share_metrics(create_app(settings), settings, environ), settings))
+    except ListenError as exc:
+        print(f"stock-ticker: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -13,7 +13,7 @@ from yarl import URL
 
 SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9.\-]{1,10}")
 MAX_NDAYS = 100
-_TRUE = frozenset({"true", "1", "yes"})
+_FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 T = TypeVar("T")
 
@@ -77,7 +77,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             return default
         try:
             return parse(raw.strip())
-        except (ValueError, InvalidOperation):
+        except (ValueError, InvalidOperation, KeyError):
             raise ConfigError(name, accepted) from None
 
     allowed_raw = environ.get("ALLOWED_SYMBOLS", "").strip()
@@ -87,7 +87,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         frozenset(),
         "'*' or a comma-separated list of symbols (1-10 of A-Z, 0-9, '.', '-')",
     )
-    return Settings(
+    settings = Settings(
         symbol=read("SYMBOL", parse_symbol, "MSFT", "1-10 characters of A-Z, 0-9, '.', '-'"),
         ndays=read("NDAYS", _int_in(1, MAX_NDAYS), 7, f"an integer from 1 to {MAX_NDAYS}"),
         stocks_api_host=read(
@@ -95,7 +95,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         ),
         stocks_api_key=environ.get("STOCKS_API_KEY", "").strip(),
         log_level=read("LOG_LEVEL", _log_level, "INFO", "one of " + ", ".join(_LOG_LEVELS)),
-        enable_metrics=environ.get("ENABLE_METRICS", "").strip().lower() in _TRUE,
+        enable_metrics=read("ENABLE_METRICS", _flag, False, "true, 1, yes, false, 0, no or empty"),
         cache_ttl_seconds=read(
             "API_REFRESH_FREQUENCY_MINUTES",
             _minutes_as_seconds,
@@ -156,6 +156,13 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             "KEEPALIVE_TIMEOUT_SECONDS", _positive, 75.0, "a positive number of seconds"
         ),
     )
+    if settings.upstream_deadline_seconds < settings.upstream_timeout_seconds:
+        # No attempt could ever use its whole timeout: surely not what was meant.
+        raise ConfigError(
+            "UPSTREAM_DEADLINE_SECONDS",
+            f"at least UPSTREAM_TIMEOUT_SECONDS ({settings.upstream_timeout_seconds:g} s)",
+        )
+    return settings
 
 
 def parse_symbol(raw: str) -> str:
@@ -169,6 +176,10 @@ def _symbol_list(raw: str) -> frozenset[str]:
     if raw == "*":
         return frozenset()
     return frozenset(parse_symbol(part.strip()) for part in raw.split(","))
+
+
+def _flag(raw: str) -> bool:
+    return _FLAGS[raw.lower()]
 
 
 def _int_in(low: int, high: int) -> Callable[[str], int]:

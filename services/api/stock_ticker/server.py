@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
+import os
 import resource
 import signal
+import socket
 
 from aiohttp import web
 
@@ -63,7 +66,10 @@ async def serve(app: web.Application, settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, signals.put_nowait, sig)
     try:
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ListenError(settings, exc) from None
         # What start-up built (modules, schemas, routes, the OpenAPI document) lives as long as
         # the process: frozen, it is left out of every later collection. A full collection
         # over it took 6-10 ms, long enough to show in the tail of a 500-client stampede.
@@ -81,6 +87,20 @@ async def serve(app: web.Application, settings: Settings) -> None:
             loop.remove_signal_handler(sig)
         await runner.cleanup()
     log.info("stopped")
+
+
+class ListenError(Exception):
+    """The listener could not start: one line naming the variable to change."""
+
+    def __init__(self, settings: Settings, exc: OSError) -> None:
+        # An address that does not resolve or is not ours is HOST's fault; the rest (in use,
+        # privileged) is PORT's.
+        unresolved = isinstance(exc, socket.gaierror)
+        variable = "HOST" if unresolved or exc.errno == errno.EADDRNOTAVAIL else "PORT"
+        reason = exc.strerror if unresolved or not exc.errno else os.strerror(exc.errno)
+        super().__init__(
+            f"{variable}: cannot listen on {settings.host}:{settings.port} ({str(reason).lower()})"
+        )
 
 
 def raise_open_files_limit() -> None:

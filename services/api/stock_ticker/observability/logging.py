@@ -19,6 +19,7 @@ import threading
 from typing import Any, BinaryIO
 
 import orjson
+from aiohttp.http_exceptions import HttpProcessingError
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
@@ -86,14 +87,16 @@ class JsonFormatter(logging.Formatter):
         return self.to_bytes(record).decode()
 
     def to_bytes(self, record: logging.LogRecord) -> bytes:
-        # Extra fields first, so a caller's `extra` can never overwrite the standard ones.
-        entry: dict[str, Any] = {k: v for k, v in vars(record).items() if k not in _STANDARD}
-        entry.update(
-            time=utc_timestamp(record.created),
-            level=record.levelname,
-            logger=record.name,
-            message=record.getMessage(),
-        )
+        # The standard fields first, as in the access line; a caller's `extra` never replaces one.
+        entry: dict[str, Any] = {
+            "time": utc_timestamp(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and key not in entry:
+                entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json_line(entry)
@@ -133,4 +136,22 @@ def configure_logging(level: str, stream: BinaryIO | None = None) -> LineSink:
     root = logging.getLogger()
     root.handlers[:] = [SinkHandler(_sink)]
     root.setLevel(level)
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, RejectedRequestFilter) for f in server.filters):
+        server.addFilter(RejectedRequestFilter())
     return _sink
+
+
+class RejectedRequestFilter(logging.Filter):
+    """aiohttp logs every request its parser rejects (a header over the limit, a malformed
+    request line) at ERROR with a traceback, so any client could fill the log with tracebacks.
+    Such a record becomes one WARNING line naming the error; other records pass unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "rejected a malformed request: %s: %s"
+            record.args = (type(exc).__name__, str(exc.message)[:200])
+            record.exc_info = record.exc_text = None
+        return True

@@ -41,24 +41,60 @@ _HEADERS: dict[str, dict[str, Any]] = {
 }
 _NDAYS_HEADERS: dict[str, dict[str, Any]] = {
     "X-Cache": {
-        "description": "HIT (fresh cache), MISS (fetched now) or STALE (upstream failed; "
+        "description": "HIT (fresh cache), MISS (fetched now) or STALE (upstream failed or slow; "
         "last good data served).",
         "schema": {"type": "string", "enum": ["HIT", "MISS", "STALE"]},
     },
     "Cache-Control": {
-        "description": "max-age=<whole seconds the cached data stays fresh>; 0 when STALE.",
-        "schema": {"type": "string"},
+        "description": "max-age=N, the whole seconds the cached data stays fresh; max-age=0 "
+        "when STALE.",
+        "schema": {"type": "string", "example": "max-age=3599"},
     },
     "Age": {
         "description": "When STALE: seconds since the data was fetched.",
         "schema": {"type": "integer"},
     },
+    "Warning": {
+        "description": 'When STALE: 110 stock-ticker "Response is Stale: " and the reason.',
+        "schema": {"type": "string"},
+    },
 }
 _RETRY_AFTER = {
     "Retry-After": {
-        "description": "Seconds to wait before trying again.",
+        "description": "Seconds to wait before trying again (on every 503 of /ndays; on a 502 or "
+        "504 while the symbol rests after that failure).",
         "schema": {"type": "integer"},
     }
+}
+#: One example per problem status of /ndays and /readyz: (type slug, title, detail).
+_PROBLEM_EXAMPLES: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("/ndays", "400"): (
+        "invalid-parameter",
+        "Invalid query parameter",
+        "ndays: must be an integer from 1 to 100",
+    ),
+    ("/ndays", "403"): (
+        "symbol-not-allowed",
+        "Symbol not allowed",
+        "XYZ is not in this service's ALLOWED_SYMBOLS (the operator can add it, or '*')",
+    ),
+    ("/ndays", "404"): ("unknown-symbol", "Unknown symbol", "the upstream does not know XYZ"),
+    ("/ndays", "502"): (
+        "upstream-bad-answer",
+        "Bad upstream answer",
+        "upstream answer is not JSON",
+    ),
+    ("/ndays", "503"): (
+        "upstream-unavailable",
+        "Upstream unavailable",
+        "upstream answered HTTP 503",
+    ),
+    ("/ndays", "504"): (
+        "upstream-timeout",
+        "Upstream timeout",
+        "upstream did not answer within 10 s",
+    ),
+    ("/readyz", "503"): ("draining", "Shutting down", "this instance is draining"),
 }
 
 
@@ -100,8 +136,9 @@ def setup_docs(app: web.Application) -> None:
             info={"description": _DESCRIPTION},
         )
         app[OPENAPI] = OpenApiDocuments(copy.deepcopy(app[SWAGGER_DICT]))
-    app.router.add_get("/openapi.json", openapi_json, allow_head=False)
-    app.router.add_get("/docs", docs_page, allow_head=False)
+    app.router.add_get("/openapi.json", openapi_json)
+    app.router.add_get("/docs", docs_page)
+    app.router.add_get("/", to_docs)
     app.router.add_get("/static/swagger/{name}", static_files(Path(SWAGGER_UI_STATIC_FILES)))
     app.router.add_get("/static/docs/{name}", static_files(Path(str(_STATIC))))
 
@@ -126,6 +163,12 @@ async def openapi_json(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/json")
 
 
+async def to_docs(request: web.Request) -> web.Response:
+    """`/` sends people to the docs. The Location is relative, so behind a proxy serving the
+    app under a prefix `/stock-ticker/` leads to `/stock-ticker/docs`."""
+    return web.Response(status=302, headers={"Location": "docs"})
+
+
 async def docs_page(request: web.Request) -> web.Response:
     return web.Response(body=_page(), content_type="text/html")
 
@@ -142,16 +185,32 @@ def _page() -> bytes:
 
 
 def _describe_responses(spec: dict[str, Any]) -> None:
-    """Add what the schemas cannot say: problem media type, and the headers we send."""
+    """Add what the schemas cannot say: the problem media type with an example per status, and
+    the headers we send."""
     for path, operations in spec.get("paths", {}).items():
         for operation in operations.values():
             operation.pop("produces", None)  # a Swagger 2 field apigami adds; not OpenAPI 3
             for status, response in operation.get("responses", {}).items():
                 headers = dict(_HEADERS)
                 if int(status) >= 400:  # every error is declared with ProblemSchema
-                    response["content"] = {PROBLEM_JSON: response["content"]["application/json"]}
-                if status == "503":
+                    schema = response["content"]["application/json"]["schema"]
+                    response["content"] = {
+                        PROBLEM_JSON: {"schema": schema, "example": _problem_example(path, status)}
+                    }
+                if path == "/ndays" and status in ("502", "503", "504"):
                     headers.update(_RETRY_AFTER)
                 if path == "/ndays" and status == "200":
                     headers.update(_NDAYS_HEADERS)
                 response["headers"] = headers
+
+
+def _problem_example(path: str, status: str) -> dict[str, Any]:
+    slug, title, detail = _PROBLEM_EXAMPLES[path, status]
+    return {
+        "type": f"urn:stock-ticker:problem:{slug}",
+        "title": title,
+        "status": int(status),
+        "detail": detail,
+        "instance": path,
+        "request_id": "f4f48b5b26e146a7b1056dae21e4198b",
+    }

@@ -24,6 +24,7 @@ _READY = b'{"status":"ready"}'
 
 @docs(
     tags=["prices"],
+    operation_id="get_ndays",
     summary="Latest daily prices and their average close",
     description="The newest `ndays` trading days for `symbol`, newest first, and the average "
     "closing price over exactly those days. Served from a cache refreshed every "
@@ -35,7 +36,9 @@ _READY = b'{"status":"ready"}'
 @response_schema(ProblemSchema, 403, description="The symbol is not in ALLOWED_SYMBOLS.")
 @response_schema(ProblemSchema, 404, description="The upstream does not know the symbol.")
 @response_schema(ProblemSchema, 502, description="The upstream answered something unusable.")
-@response_schema(ProblemSchema, 503, description="Upstream throttled, down, or budget spent.")
+@response_schema(
+    ProblemSchema, 503, description="Upstream throttled or down, budget spent, or too busy."
+)
 @response_schema(ProblemSchema, 504, description="The upstream did not answer in time.")
 async def ndays(request: web.Request) -> web.Response:
     query = parse_ndays_query(request.query_string)
@@ -72,7 +75,11 @@ def _headers(quote: Quote) -> dict[str, str]:
     return headers
 
 
-@docs(tags=["operations"], summary="Liveness: the process answers. Never calls the upstream.")
+@docs(
+    tags=["operations"],
+    operation_id="get_healthz",
+    summary="Liveness: the process answers. Never calls the upstream.",
+)
 @response_schema(HealthSchema, 200, description="Alive.")
 async def healthz(request: web.Request) -> web.Response:
     return web.Response(body=_OK, content_type="application/json")
@@ -80,6 +87,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 @docs(
     tags=["operations"],
+    operation_id="get_readyz",
     summary="Readiness: 503 from the moment shutdown begins, so traffic drains away first.",
 )
 @response_schema(HealthSchema, 200, description="Ready for traffic.")
@@ -92,6 +100,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 @docs(
     tags=["operations"],
+    operation_id="get_metrics",
     summary="Prometheus metrics (text format), when ENABLE_METRICS is on.",
     responses={
         200: {
@@ -101,7 +110,7 @@ async def readyz(request: web.Request) -> web.Response:
     },
 )
 async def metrics(request: web.Request) -> web.Response:
-    body, content_type = request.app[METRICS].render()
+    body, content_type = await request.app[METRICS].render()
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type
     return response

@@ -104,7 +104,7 @@ def _request_id(request: web.Request) -> str:
 
 
 def _check_limits(request: web.Request) -> None:
-    if request.method not in ALLOWED_METHODS:
+    if request.method not in ALLOWED_METHODS and not _unrouted(request):
         raise Problem(
             405,
             "Method Not Allowed",
@@ -119,6 +119,11 @@ def _check_limits(request: web.Request) -> None:
             "Request Header Fields Too Large",
             f"the request headers exceed {MAX_HEADER_BYTES} bytes",
         )
+
+
+def _unrouted(request: web.Request) -> bool:
+    """No route has this path: a 404 whatever the method (aiohttp raises it in the handler)."""
+    return isinstance(request.match_info.http_exception, web.HTTPNotFound)
 
 
 def _route_template(request: web.Request) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from stock_ticker.config import MAX_NDAYS, SYMBOL_PATTERN
 
@@ -60,7 +60,11 @@ class NdaysResponseSchema(Schema):
     symbol = fields.String(required=True, metadata={"example": "MSFT"})
     ndays = fields.Integer(
         required=True,
-        metadata={"description": "Days actually returned: min(ndays asked, days available)."},
+        metadata={
+            "description": "Days actually returned: min(ndays asked, days available).",
+            "example": 7,
+            "minimum": 1,
+        },
     )
     average_closing_price = fields.Float(
         required=True,
@@ -86,8 +90,17 @@ class NdaysResponseSchema(Schema):
     )
 
 
+class InvalidParamSchema(Schema):
+    name = fields.String(required=True, metadata={"example": "ndays"})
+    reason = fields.String(required=True, metadata={"example": "must be an integer from 1 to 100"})
+
+
 class ProblemSchema(Schema):
-    """RFC 9457 problem details, served as `application/problem+json`."""
+    """RFC 9457 problem details, served as `application/problem+json`. Open to extension
+    members, as RFC 9457 allows (`request_id` and `invalid_params` are ours)."""
+
+    class Meta:
+        unknown = INCLUDE
 
     type = fields.String(
         required=True, metadata={"example": "urn:stock-ticker:problem:invalid-parameter"}
@@ -98,7 +111,7 @@ class ProblemSchema(Schema):
     instance = fields.String(required=True, metadata={"description": "The request path."})
     request_id = fields.String(required=True, metadata={"description": "Same as X-Request-ID."})
     invalid_params = fields.List(
-        fields.Dict(keys=fields.String(), values=fields.String()),
+        fields.Nested(InvalidParamSchema),
         metadata={"description": "For 400: each bad parameter's name and the reason."},
     )
 

@@ -8,10 +8,14 @@ import pytest
 
 from stock_ticker.config import Settings
 from stock_ticker.domain import PriceSeries
+from stock_ticker.web import problems
 from stock_ticker.web.docs import OPENAPI
 from stock_ticker.web.state import LIFECYCLE
 from tests.conftest import ClientFactory, live_settings
 from tests.fakes import FakeAlphaVantage
+from tests.resilience.faults import FAULTS
+
+PROBLEM_URN = "urn:stock-ticker:problem:"
 
 Upstream = tuple[FakeAlphaVantage, str]
 
@@ -80,6 +84,10 @@ async def test_unknown_route_and_method_are_problems(make_client: ClientFactory)
         assert response.status == 405, method
         assert response.headers["Allow"] == "GET, HEAD"
         assert response.content_type == "application/problem+json"
+    for method in ("POST", "DELETE"):  # an unknown route is a 404 whatever the method
+        unrouted = await client.request(method, "/nope")
+        assert unrouted.status == 404, method
+        assert unrouted.content_type == "application/problem+json"
     # HEAD is a GET without the body.
     head = await client.head("/ndays")
     assert head.status == 200
@@ -87,11 +95,26 @@ async def test_unknown_route_and_method_are_problems(make_client: ClientFactory)
     assert await head.read() == b""
 
 
-async def test_head_on_get_only_route_is_405(make_client: ClientFactory) -> None:
+@pytest.mark.parametrize("path", ["/docs", "/openapi.json", "/healthz", "/static/docs/docs.js"])
+async def test_every_route_answers_head_like_get_without_a_body(
+    make_client: ClientFactory, path: str
+) -> None:
     client = await make_client(Settings())
-    response = await client.head("/openapi.json")
-    assert response.status == 405
-    assert response.headers["Allow"] == "GET"
+    get = await client.get(path)
+    head = await client.head(path)
+    assert (head.status, get.status) == (200, 200)
+    assert head.headers["Content-Type"] == get.headers["Content-Type"]
+    assert await head.read() == b""
+
+
+async def test_the_root_redirects_to_the_docs_relatively(make_client: ClientFactory) -> None:
+    client = await make_client(Settings())
+    response = await client.get("/", allow_redirects=False)
+    assert response.status == 302
+    assert response.headers["Location"] == "docs"  # resolves under any proxy prefix
+    followed = await client.get("/")
+    assert followed.status == 200
+    assert followed.content_type == "text/html"
 
 
 async def test_over_long_target_and_headers_are_problems(make_client: ClientFactory) -> None:
@@ -236,3 +259,44 @@ async def test_a_static_miss_is_a_404_problem_counted_as_404(
     text = await (await client.get("/metrics")).text()
     assert f'http_requests_total{{method="GET",route="{route}",status="404"}} 1.0' in text
     assert f'http_requests_total{{method="GET",route="{route}",status="200"}}' not in text
+
+
+async def test_openapi_gives_each_problem_its_own_example_and_names_every_operation(
+    make_client: ClientFactory,
+) -> None:
+
+    client = await make_client(Settings(enable_metrics=True))
+    spec = await (await client.get("/openapi.json")).json()
+    answered = {(f.status, PROBLEM_URN + f.slug, f.title) for f in FAULTS}
+    answered |= {
+        (p.status, p.type, p.title)
+        for p in (problems.invalid_parameter({"ndays": ["x"]}), problems.symbol_not_allowed("X"))
+    }
+    answered.add((503, PROBLEM_URN + "draining", "Shutting down"))
+    ids = set()
+    for path, operations in spec["paths"].items():
+        operation = operations["get"]
+        ids.add(operation["operationId"])
+        for status, response in operation["responses"].items():
+            if int(status) < 400:
+                continue
+            example = response["content"]["application/problem+json"]["example"]
+            assert example["status"] == int(status), (path, status)
+            assert example["instance"] == path
+            # each example is a problem the service really answers with that status
+            assert (example["status"], example["type"], example["title"]) in answered
+            assert ("Retry-After" in response["headers"]) is (
+                path == "/ndays" and status in {"502", "503", "504"}
+            )
+    assert ids == {"get_ndays", "get_healthz", "get_readyz", "get_metrics"}
+    problem = spec["components"]["schemas"]["Problem"]
+    assert problem["additionalProperties"] is True  # RFC 9457 allows extension members
+    item = spec["components"]["schemas"][
+        problem["properties"]["invalid_params"]["items"]["$ref"].split("/")[-1]
+    ]
+    assert set(item["properties"]) == {"name", "reason"}
+    ok = spec["paths"]["/ndays"]["get"]["responses"]["200"]
+    assert {"X-Cache", "Cache-Control", "Age", "Warning"} <= set(ok["headers"])
+    assert "<" not in ok["headers"]["Cache-Control"]["description"]  # Swagger UI eats <...>
+    body = spec["components"]["schemas"]["NdaysResponse"]["properties"]
+    assert body["ndays"]["example"] >= body["ndays"]["minimum"] == 1

@@ -239,6 +239,7 @@ INVALID = [
     ("WEB_CONCURRENCY", "0", "an integer from 1 to 64"),
     ("WEB_CONCURRENCY", "65", "an integer from 1 to 64"),
     ("WEB_CONCURRENCY", "auto", "an integer from 1 to 64"),
+    ("ENABLE_METRICS", "maybe", "true, 1, yes, false, 0, no or empty"),
     ("SHUTDOWN_TIMEOUT_SECONDS", "0", "a positive number of seconds"),
     ("STALE_WAIT_SECONDS", "-1", "a number of seconds >= 0 (0: answer at once)"),
     ("UPSTREAM_MAX_ATTEMPTS", "0", "an integer from 1 to 10"),
@@ -281,8 +282,8 @@ def test_invalid_values_name_the_variable_and_the_accepted_form(
 
 
 def test_every_variable_with_a_form_is_covered_by_an_invalid_case() -> None:
-    # STOCKS_API_KEY is free-form, HOST takes any address, ENABLE_METRICS is a flag.
-    free_form = {"STOCKS_API_KEY", "HOST", "ENABLE_METRICS"}
+    # STOCKS_API_KEY is free-form, HOST takes any address (checked when listening).
+    free_form = {"STOCKS_API_KEY", "HOST"}
     assert {case[0] for case in INVALID} == set(VARIABLES) - free_form
 
 
@@ -361,11 +362,24 @@ def test_enable_metrics_true_values(raw: str) -> None:
     assert load_settings({"ENABLE_METRICS": raw}).enable_metrics is True
 
 
-@pytest.mark.parametrize(
-    "raw", ["false", "0", "no", "on", "y", "t", "2", "enabled", "truee", "", "  "]
-)
-def test_enable_metrics_anything_else_is_false(raw: str) -> None:
+@pytest.mark.parametrize("raw", ["false", "FALSE", "0", "no", "No", "", "  "])
+def test_enable_metrics_false_values(raw: str) -> None:
     assert load_settings({"ENABLE_METRICS": raw}).enable_metrics is False
+
+
+@pytest.mark.parametrize("raw", ["maybe", "on", "off", "y", "t", "2", "enabled", "truee"])
+def test_enable_metrics_refuses_anything_else(raw: str) -> None:
+    with pytest.raises(ConfigError, match="ENABLE_METRICS: invalid value; expected true, 1, yes"):
+        load_settings({"ENABLE_METRICS": raw})
+
+
+def test_a_deadline_shorter_than_one_attempt_is_refused() -> None:
+    env = {"UPSTREAM_TIMEOUT_SECONDS": "10", "UPSTREAM_DEADLINE_SECONDS": "5"}
+    with pytest.raises(ConfigError) as refused:
+        load_settings(env)
+    assert refused.value.variable == "UPSTREAM_DEADLINE_SECONDS"
+    assert "at least UPSTREAM_TIMEOUT_SECONDS (10 s)" in str(refused.value)
+    assert load_settings({**env, "UPSTREAM_DEADLINE_SECONDS": "10"}).upstream_deadline_seconds == 10
 
 
 # --- ALLOWED_SYMBOLS and admits() -----------------------------------------------------------
