@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -12,6 +13,7 @@ from stock_ticker.config import Settings
 from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service import Quotes
 from stock_ticker.upstream import AlphaVantageClient, PriceProvider, SampleProvider
+from stock_ticker.upstream.sample import sample_symbols
 from stock_ticker.web.docs import DOCS_PATHS, setup_docs
 from stock_ticker.web.middlewares import http_envelope
 from stock_ticker.web.routes import setup_routes
@@ -29,6 +31,9 @@ def create_app(
     quotes_factory: Callable[[PriceProvider, Settings, Metrics], Quotes] = Quotes,
 ) -> web.Application:
     """Build the application. Nothing touches the network until a request needs data."""
+    factory = provider_factory
+    if factory is None:
+        settings, factory = _default_provider(settings)
     registry = Metrics()
     app = web.Application(
         middlewares=[http_envelope(registry, DOCS_PATHS)],
@@ -39,7 +44,6 @@ def create_app(
     app[LIFECYCLE] = Lifecycle()
     setup_routes(app, enable_metrics=settings.enable_metrics)
     setup_docs(app)
-    factory = provider_factory or _default_provider(settings)
 
     async def quotes_ctx(app: web.Application) -> AsyncIterator[None]:
         timeout = aiohttp.ClientTimeout(
@@ -65,13 +69,27 @@ def create_app(
     return app
 
 
-def _default_provider(settings: Settings) -> ProviderFactory:
+def _default_provider(settings: Settings) -> tuple[Settings, ProviderFactory]:
+    """The provider the settings call for, and the settings to serve it with.
+
+    Without a key the bundled sample data is served and, unless ALLOWED_SYMBOLS says otherwise,
+    every symbol is admitted as with `ALLOWED_SYMBOLS='*'`: the sample provider is a closed set
+    that costs no quota, so it is the one to answer, 200 for a bundled symbol and, for any other,
+    a 404 that lists the bundled ones (a 403 "not in ALLOWED_SYMBOLS" would blame a variable
+    nobody set). ALLOWED_SYMBOLS, when set, restricts as it does with a key, and `SYMBOL` is
+    admitted as always, bundled or not. Decided here, where the provider is chosen, because only
+    here are both the key and the provider known; `Settings.admits` keeps its one rule.
+    """
     if settings.live:
-        return lambda session: AlphaVantageClient(
+        return settings, lambda session: AlphaVantageClient(
             session, settings.stocks_api_host, settings.stocks_api_key
         )
+    if not settings.allowed_symbols:  # ALLOWED_SYMBOLS unset (or already '*')
+        settings = dataclasses.replace(settings, allow_any_symbol=True)
     log.warning(
-        "no STOCKS_API_KEY set: serving bundled SYNTHETIC sample data (source=sample); "
-        "set STOCKS_API_KEY to an Alpha Vantage key for live prices"
+        "no STOCKS_API_KEY set: serving the bundled sample data (source=sample: real daily "
+        "prices of %s, ending 2013-03-01); set STOCKS_API_KEY to an Alpha Vantage key for live "
+        "prices",
+        ", ".join(sorted(sample_symbols())),
     )
-    return lambda session: SampleProvider()
+    return settings, lambda session: SampleProvider()

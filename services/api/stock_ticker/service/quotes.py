@@ -9,7 +9,8 @@ fetcher's (`service/fetcher.py`).
 - Concurrent misses for a symbol share one refresh (single flight). A request with a usable
   stale copy waits for it at most `STALE_WAIT_SECONDS`, then gets the copy while the refresh
   goes on; a request without one waits for the refresh, which ends within its deadline.
-- Only a successful parse is stored; an unknown symbol is remembered briefly (negative cache).
+- Only a successful parse is stored; an unknown symbol is remembered briefly (negative cache),
+  with the symbols the source said it has, if it named any (the sample data does).
 - After a failed refresh the symbol rests (10 s, doubling with each consecutive failure up to
   5 min, never shorter than the upstream asked): requests are answered at once, from the stale
   copy or with the same problem and `Retry-After`, and nobody calls the upstream.
@@ -143,11 +144,14 @@ class Quotes:
 
     async def _refreshed(self, symbol: str, copy: CachedSeries | None) -> Quote:
         """The slow path: the entry is missing or past its freshness."""
-        if self._store.peek(_unknown_key(symbol)):
+        available: tuple[str, ...] | None = self._store.peek(_unknown_key(symbol))
+        if available is not None:  # remembered with the symbols the source said it has
             if copy is not None:
                 return self._stale(copy, "upstream no longer knows this symbol")
             self._metrics.cache["hit"] += 1
-            raise UnknownSymbol("upstream does not know this symbol (remembered)")
+            raise UnknownSymbol(
+                "upstream does not know this symbol (remembered)", available=available
+            )
         rest = await self._hold_offs.resting(symbol)
         if rest is not None:
             if copy is not None:
@@ -216,9 +220,11 @@ class Quotes:
                 raise restated(rest.cause, rest.cause.detail, rest.until - self._clock())
         try:
             series = await self._fetcher.fetch(symbol)
-        except UnknownSymbol:
+        except UnknownSymbol as unknown:
             if settings.negative_cache_seconds > 0:
-                await self._store.set(_unknown_key(symbol), True, settings.negative_cache_seconds)
+                await self._store.set(
+                    _unknown_key(symbol), unknown.available, settings.negative_cache_seconds
+                )
             raise
         except UpstreamError as exc:  # a budget refusal spent nothing and knows its own time
             at_least = min(exc.retry_after or 0.0, settings.max_hold_off_seconds)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class UpstreamError(Exception):
     """Base: the upstream could not give us a usable series. Messages never hold the API key."""
@@ -33,7 +35,14 @@ class UpstreamError(Exception):
 
 
 class UnknownSymbol(UpstreamError):
-    """The upstream does not know this symbol ("Invalid API call")."""
+    """The source does not know this symbol: Alpha Vantage's "Invalid API call", or a symbol the
+    bundled sample data does not have."""
+
+    def __init__(self, detail: str, *, available: Iterable[str] = ()) -> None:
+        super().__init__(detail)
+        #: The symbols the source does have, sorted, when they are a closed set it can name (the
+        #: sample data); empty for Alpha Vantage, which knows thousands and lists none.
+        self.available = tuple(sorted(available))
 
 
 class UpstreamThrottled(UpstreamError):

@@ -1,7 +1,13 @@
 """Bundled sample series, served when no API key is configured, so the service works offline.
 
-The files are synthetic (see scripts/make_sample_data.py) and in the upstream's own JSON shape,
-so they go through the same parser as live answers. They are read on first use, not at import.
+The files are real daily prices to 2013-03-01 (Quandl WIKI Prices, public domain; see
+`data/NOTICE.md` and scripts/make_sample_data.py) in the upstream's own JSON shape, so they go
+through the same parser as live answers. They are read on first use, not at import.
+
+The set of symbols is closed and known here, so a symbol it lacks is an `UnknownSymbol` that
+names the ones it has: the web layer turns that into a 404 a newcomer can act on, and nothing
+above this module needs to know where sample data lives. Which symbols are *admitted* in sample
+mode is decided where the provider is chosen (`app.py`), not here.
 """
 
 from __future__ import annotations
@@ -35,5 +41,5 @@ class SampleProvider:
 
     async def fetch_daily_series(self, symbol: str, *, timeout: float) -> PriceSeries:
         if symbol not in self._symbols:
-            raise UnknownSymbol(f"the bundled sample data has no {symbol}")
+            raise UnknownSymbol(f"the bundled sample data has no {symbol}", available=self._symbols)
         return parse_daily_body((_DATA / f"{symbol}.json").read_bytes(), symbol)

@@ -34,7 +34,7 @@ _READY = b'{"status":"ready"}'
 @response_schema(NdaysResponseSchema, 200, description="Prices for the requested days.")
 @response_schema(ProblemSchema, 400, description="A parameter is malformed.")
 @response_schema(ProblemSchema, 403, description="The symbol is not in ALLOWED_SYMBOLS.")
-@response_schema(ProblemSchema, 404, description="The upstream does not know the symbol.")
+@response_schema(ProblemSchema, 404, description="Unknown symbol (to the upstream, or to the sample data).")
 @response_schema(ProblemSchema, 502, description="The upstream answered something unusable.")
 @response_schema(
     ProblemSchema, 503, description="Upstream throttled or down, budget spent, or too busy."

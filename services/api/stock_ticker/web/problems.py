@@ -77,9 +77,10 @@ def from_upstream(exc: UpstreamError | BudgetExhausted | TooManyWaiting, symbol:
     know when trying again can help, `Retry-After` says so; a 503 always carries one."""
     retry_after = exc.retry_after
     if isinstance(exc, UnknownSymbol):
-        return Problem(
-            404, "Unknown symbol", f"the upstream does not know {symbol}", "unknown-symbol"
-        )
+        detail = f"the upstream does not know {symbol}"
+        if exc.available:  # only the bundled sample data names what it has
+            detail = f"the sample data has no {symbol}; available: {', '.join(exc.available)}"
+        return Problem(404, "Unknown symbol", detail, "unknown-symbol")
     headers = {} if not retry_after else {"Retry-After": _seconds(retry_after)}
     if isinstance(exc, UpstreamTimeout):
         return Problem(504, "Upstream timeout", exc.detail, "upstream-timeout", headers)

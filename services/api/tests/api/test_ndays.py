@@ -194,7 +194,8 @@ async def test_symbols_outside_allowed_symbols_are_403_without_an_upstream_call(
 async def test_wildcard_admits_any_well_formed_symbol(
     make_client: ClientFactory, fake_upstream: Upstream
 ) -> None:
-    _, host = fake_upstream
+    fake, host = fake_upstream
+    fake.script("NVDA", Reply(series_body("NVDA", ["1"])))
     client = await make_client(live_settings(host, allow_any_symbol=True))
     assert (await client.get("/ndays?symbol=NVDA")).status == 200
 

@@ -10,12 +10,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from tests.conftest import API_KEY
-from tests.e2e.conftest import ServiceFactory
+from tests.e2e.conftest import ServiceFactory, free_port
 from tests.fakes import BAD_KEY, DAILY_LIMIT, INVALID_CALL, FakeAlphaVantage, Reply
 
 Upstream = tuple[FakeAlphaVantage, str]
@@ -164,16 +165,26 @@ async def test_sigint_skips_the_drain(start_service: ServiceFactory) -> None:
     assert "draining" not in service.output()
 
 
-async def test_sample_mode_warns_and_serves_sample_data(start_service: ServiceFactory) -> None:
-    service = await start_service({})
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"{service.url}/ndays?ndays=3") as response,
-    ):
-        body = await response.json()
-    assert body["source"] == "sample"
-    assert body["ndays"] == 3
-    assert "SYNTHETIC sample data" in service.output()
+async def test_sample_mode_warns_and_serves_every_bundled_symbol(
+    start_service: ServiceFactory,
+) -> None:
+    service = await start_service({"ALLOWED_SYMBOLS": "", "SYMBOL": ""})
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{service.url}/ndays?ndays=3") as response:
+            body = await response.json()
+        assert (body["symbol"], body["source"], body["ndays"]) == ("MSFT", "sample", 3)
+        assert body["last_refreshed"] == "2013-03-01"
+        for symbol in ("AAPL", "FB", "GOOG", "IBM"):  # no ALLOWED_SYMBOLS needed
+            async with session.get(f"{service.url}/ndays?symbol={symbol.lower()}") as response:
+                assert response.status == 200, await response.text()
+                assert (await response.json())["symbol"] == symbol
+        async with session.get(f"{service.url}/ndays?symbol=TSLA") as response:
+            assert response.status == 404
+            problem = await response.json()
+    assert problem["detail"] == "the sample data has no TSLA; available: AAPL, FB, GOOG, IBM, MSFT"
+    output = service.output()
+    assert "serving the bundled sample data" in output
+    assert "real daily prices of AAPL, FB, GOOG, IBM, MSFT, ending 2013-03-01" in output
 
 
 @pytest.mark.parametrize(
@@ -214,3 +225,76 @@ async def test_log_level_above_info_silences_the_access_log(start_service: Servi
     assert await service.wait_exit(timeout=10) == 0
     levels = {json.loads(line)["level"] for line in service.output().splitlines()}
     assert levels == {"WARNING"}  # the sample-data warning, and no INFO or access lines
+
+
+def _start_failing(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stock_ticker"],
+        env={"PATH": "/usr/bin:/bin", "STOCKS_API_KEY": API_KEY, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+async def test_a_port_in_use_exits_2_with_one_line_naming_port(
+    start_service: ServiceFactory,
+) -> None:
+    running = await start_service({})
+    result = _start_failing({"HOST": "127.0.0.1", "PORT": str(running.port)})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"stock-ticker: PORT: cannot listen on 127.0.0.1:{running.port} (address already in use)"
+    ]
+    assert API_KEY not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("host", ["999.1.1.1", "192.0.2.1"], ids=["unresolvable", "not-ours"])
+def test_a_bad_host_exits_2_with_one_line_naming_host(host: str) -> None:
+    port = free_port()
+    result = _start_failing({"HOST": host, "PORT": str(port)})
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"stock-ticker: HOST: cannot listen on {host}:{port} (")
+    assert "Traceback" not in result.stderr
+
+
+async def test_a_request_the_parser_rejects_logs_one_warning_without_a_traceback(
+    start_service: ServiceFactory,
+) -> None:
+    service = await start_service({})
+    reader, writer = await asyncio.open_connection("127.0.0.1", service.port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 17_000 + b"\r\n\r\n")
+    await writer.drain()
+    status = await reader.readline()
+    assert status.startswith(b"HTTP/1.0 400")  # aiohttp's parser answers before the app
+    writer.close()
+    await writer.wait_closed()
+    service.signal(signal.SIGINT)
+    assert await service.wait_exit(timeout=10) == 0
+    output = service.output()
+    assert "Traceback" not in output
+    rejected = [json.loads(line) for line in output.splitlines() if "malformed" in line]
+    assert len(rejected) == 1
+    assert rejected[0]["level"] == "WARNING"
+    assert rejected[0]["logger"] == "aiohttp.server"
+    assert rejected[0]["message"].startswith("rejected a malformed request: LineTooLong: ")
+
+
+async def test_log_lines_look_like_the_readme_says(start_service: ServiceFactory) -> None:
+    readme = (Path(__file__).resolve().parents[4] / "README.md").read_text()
+    line = next(x for x in readme.splitlines() if x.startswith('{"time":') and "access" in x)
+    example = json.loads(line)
+    service = await start_service({"LOG_LEVEL": "INFO"})
+    async with aiohttp.ClientSession() as session, session.get(f"{service.url}/ndays") as answer:
+        assert answer.status == 200
+    service.signal(signal.SIGINT)
+    assert await service.wait_exit(timeout=10) == 0
+    lines = service.output().splitlines()
+    assert all(not line.startswith(" ") and '": ' not in line for line in lines)  # compact
+    entries = [json.loads(line) for line in lines]
+    access = next(e for e in entries if e["logger"] == "stock_ticker.access")
+    assert list(access) == list(example)
+    for entry in entries:
+        assert list(entry)[:4] == ["time", "level", "logger", "message"]

@@ -126,6 +126,19 @@ async def test_unknown_symbols_are_remembered_briefly(clock: FakeClock) -> None:
     assert len(provider.calls) == 1
 
 
+async def test_a_remembered_unknown_symbol_keeps_the_symbols_the_source_named(
+    clock: FakeClock,
+) -> None:
+    provider = ScriptedProvider()
+    quotes, _ = make(provider, clock, negative_cache_seconds=300.0)
+    provider.then("NOPE", [UnknownSymbol("x", available=["MSFT", "AAPL"])])
+    for _ in range(2):  # the provider's answer, then the remembered one
+        with pytest.raises(UnknownSymbol) as info:
+            await quotes.get("NOPE")
+        assert info.value.available == ("AAPL", "MSFT")
+    assert len(provider.calls) == 1
+
+
 async def test_negative_cache_can_be_disabled(clock: FakeClock) -> None:
     provider = ScriptedProvider()
     quotes, _ = make(provider, clock, negative_cache_seconds=0.0)
