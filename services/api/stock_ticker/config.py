@@ -57,6 +57,12 @@ class Settings:
     max_hold_off_seconds: float = 3600.0
     max_waiting_requests: int = 1000
     keepalive_timeout_seconds: float = 75.0
+    #: The shared store (Redis or Valkey); empty: every process keeps its own state.
+    redis_url: str = field(default="", repr=False)
+    redis_password: str = field(default="", repr=False)
+    redis_fallback_daily_budget: int = 2
+    refresh_policy: str = "market"
+    market_data_delay_seconds: float = 1800.0
 
     @property
     def live(self) -> bool:
@@ -155,6 +161,21 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         keepalive_timeout_seconds=read(
             "KEEPALIVE_TIMEOUT_SECONDS", _positive, 75.0, "a positive number of seconds"
         ),
+        redis_url=read("REDIS_URL", _redis_url, "", "a redis://, rediss:// or unix:// URL"),
+        redis_password=environ.get("REDIS_PASSWORD", "").strip(),
+        redis_fallback_daily_budget=read(
+            "REDIS_FALLBACK_DAILY_BUDGET",
+            _int_in(0, 10**9),
+            2,
+            "an integer >= 0 (0: no upstream calls while the shared store is unreachable)",
+        ),
+        refresh_policy=read("REFRESH_POLICY", _policy, "market", "market or fixed"),
+        market_data_delay_seconds=read(
+            "MARKET_DATA_DELAY_MINUTES",
+            _minutes_as_seconds_or_zero,
+            1800.0,
+            "a number of minutes >= 0",
+        ),
     )
     if settings.upstream_deadline_seconds < settings.upstream_timeout_seconds:
         # No attempt could ever use its whole timeout: surely not what was meant.
@@ -199,10 +220,22 @@ def _non_negative(raw: str) -> float:
 
 
 def _minutes_as_seconds(raw: str) -> float:
-    seconds = 60 * _positive(raw)
+    if _non_negative(raw) == 0:
+        raise ValueError(raw)
+    return _minutes_as_seconds_or_zero(raw)
+
+
+def _minutes_as_seconds_or_zero(raw: str) -> float:
+    seconds = 60 * _non_negative(raw)
     if not math.isfinite(seconds):
         raise ValueError(raw)
     return seconds
+
+
+def _policy(raw: str) -> str:
+    if raw.lower() not in ("market", "fixed"):
+        raise ValueError(raw)
+    return raw.lower()
 
 
 def _positive(raw: str) -> float:
@@ -215,6 +248,13 @@ def _positive(raw: str) -> float:
 def _http_url(raw: str) -> str:
     url = URL(raw)
     if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(raw)
+    return raw
+
+
+def _redis_url(raw: str) -> str:
+    url = URL(raw)
+    if url.scheme not in ("redis", "rediss", "unix") or not (url.host or url.path):
         raise ValueError(raw)
     return raw
 

@@ -34,6 +34,8 @@ class PriceSeries:
     symbol: str
     last_refreshed: dt.date
     bars: tuple[DailyBar, ...]
+    #: The upstream's name for the exchange's time zone ("US/Eastern"), when it gave one.
+    time_zone: str | None = None
 
     def __post_init__(self) -> None:
         if not self.bars:
@@ -44,10 +46,20 @@ class PriceSeries:
 
     @classmethod
     def from_unordered(
-        cls, symbol: str, last_refreshed: dt.date, bars: Sequence[DailyBar]
+        cls,
+        symbol: str,
+        last_refreshed: dt.date,
+        bars: Sequence[DailyBar],
+        time_zone: str | None = None,
     ) -> PriceSeries:
         """Build a series from bars in any order (upstream key order means nothing)."""
-        return cls(symbol, last_refreshed, tuple(sorted(bars, key=lambda b: b.date, reverse=True)))
+        newest_first = tuple(sorted(bars, key=lambda b: b.date, reverse=True))
+        return cls(symbol, last_refreshed, newest_first, time_zone)
+
+    @property
+    def newest(self) -> dt.date:
+        """The date of the newest bar."""
+        return self.bars[0].date
 
     def latest(self, ndays: int) -> tuple[DailyBar, ...]:
         """The newest `ndays` bars, or all of them when fewer are available."""

@@ -29,6 +29,8 @@ class CachedSeries:
     series: PriceSeries
     fetched_at: float
     fresh_until: float
+    #: When it was fetched as a Unix time in whole seconds (HTTP's Last-Modified).
+    modified: int = 0
 
 
 @dataclass(frozen=True, slots=True)

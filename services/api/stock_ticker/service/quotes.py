@@ -5,7 +5,8 @@ This is the cache policy, and only that; the mechanisms it drives sit behind the
 fetcher's (`service/fetcher.py`).
 
 - One entry per symbol holds the parsed series; any `ndays` is a slice of it. An entry is fresh
-  for the TTL, then kept as a fallback until it is `MAX_STALE_SECONDS` old.
+  for as long as `service/freshness.py` says (the market calendar, or the fixed TTL), then kept
+  as a fallback until it is `MAX_STALE_SECONDS` old.
 - Concurrent misses for a symbol share one refresh (single flight). A request with a usable
   stale copy waits for it at most `STALE_WAIT_SECONDS`, then gets the copy while the refresh
   goes on; a request without one waits for the refresh, which ends within its deadline.
@@ -34,6 +35,7 @@ from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service.budget import UpstreamBudget
 from stock_ticker.service.errors import BudgetExhausted, TooManyWaiting, restated
 from stock_ticker.service.fetcher import UpstreamFetcher
+from stock_ticker.service.freshness import fresh_for
 from stock_ticker.service.hold_offs import MemoryHoldOffs
 from stock_ticker.service.memory_store import MemorySeriesStore
 from stock_ticker.service.ports import (
@@ -75,6 +77,8 @@ class Quote:
     max_age: int
     age: int
     stale_reason: str | None = None
+    #: When the data was fetched, a Unix time in whole seconds (Last-Modified).
+    modified: int = 0
 
 
 class Quotes:
@@ -87,6 +91,7 @@ class Quotes:
         metrics: Metrics,
         *,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         store: SeriesStore | None = None,
         flight: Flight | None = None,
@@ -97,6 +102,7 @@ class Quotes:
         self._settings = settings
         self._metrics = metrics
         self._clock = clock
+        self._wall = wall  # the calendar and Last-Modified need the time of day
         self._store = store or MemorySeriesStore(
             settings.cache_max_symbols, frozenset({settings.symbol, *settings.allowed_symbols})
         )
@@ -127,8 +133,9 @@ class Quotes:
             self._metrics.cache["hit"] += 1
             if entry.fresh_until - now <= self._settings.refresh_ahead_seconds:
                 self._refresh_in_background(symbol)
+            max_age = round(entry.fresh_until - now)
             return Quote(
-                entry.series, self.source, CacheState.HIT, round(entry.fresh_until - now), 0
+                entry.series, self.source, CacheState.HIT, max_age, 0, None, entry.modified
             )
         return await self._refreshed(symbol, entry if self._usable(entry, now) else None)
 
@@ -187,7 +194,9 @@ class Quotes:
         if failure is None:
             fresh = task.result()
             max_age = round(fresh.fresh_until - self._clock())
-            return Quote(fresh.series, self.source, CacheState.MISS, max_age, 0)
+            return Quote(
+                fresh.series, self.source, CacheState.MISS, max_age, 0, None, fresh.modified
+            )
         if copy is not None:
             return self._stale(copy, failure.detail)
         raise failure
@@ -199,7 +208,7 @@ class Quotes:
     def _stale(self, entry: CachedSeries, reason: str) -> Quote:
         self._metrics.cache["stale"] += 1
         age = int(self._clock() - entry.fetched_at)
-        return Quote(entry.series, self.source, CacheState.STALE, 0, age, reason)
+        return Quote(entry.series, self.source, CacheState.STALE, 0, age, reason, entry.modified)
 
     def _refresh_in_background(self, symbol: str) -> None:
         def report(task: asyncio.Task[CachedSeries]) -> None:
@@ -233,11 +242,10 @@ class Quotes:
                 "symbol rests after a failed refresh", extra={"symbol": symbol, "seconds": seconds}
             )
             raise
-        now = self._clock()
-        entry = CachedSeries(series, now, now + settings.cache_ttl_seconds)
-        await self._store.set(
-            symbol, entry, max(settings.cache_ttl_seconds, settings.max_stale_seconds)
-        )
+        now, wall = self._clock(), self._wall()
+        fresh = fresh_for(series, wall, settings)
+        entry = CachedSeries(series, now, now + fresh, int(wall))
+        await self._store.set(symbol, entry, max(fresh, settings.max_stale_seconds))
         await self._hold_offs.succeeded(symbol)
         return entry
 

@@ -77,7 +77,9 @@ def parse_daily_document(body: Mapping[str, Any], symbol: str) -> PriceSeries:
         raise MalformedResponse("upstream series is empty")
     bars = [_parse_bar(day, row) for day, row in rows.items()]
     newest = max(bar.date for bar in bars)
-    return PriceSeries.from_unordered(symbol, _last_refreshed(body, newest), bars)
+    return PriceSeries.from_unordered(
+        symbol, _last_refreshed(body, newest), bars, time_zone=_time_zone(body)
+    )
 
 
 def classify_error(body: Mapping[str, Any]) -> Exception:
@@ -124,3 +126,10 @@ def _last_refreshed(body: Mapping[str, Any], newest: dt.date) -> dt.date:
         return dt.date.fromisoformat(str(value)[:10])
     except ValueError:
         return newest
+
+
+def _time_zone(body: Mapping[str, Any]) -> str | None:
+    """The series' time zone as the upstream names it ("US/Eastern"), if it says."""
+    meta = body.get(META_KEY)
+    value = meta.get("5. Time Zone") if isinstance(meta, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None

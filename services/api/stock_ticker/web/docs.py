@@ -46,9 +46,21 @@ _NDAYS_HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "enum": ["HIT", "MISS", "STALE"]},
     },
     "Cache-Control": {
-        "description": "max-age=N, the whole seconds the cached data stays fresh; max-age=0 "
-        "when STALE.",
-        "schema": {"type": "string", "example": "max-age=3599"},
+        "description": "max-age=N, the whole seconds the data stays fresh (by the market "
+        "calendar: up to days over a weekend; 0 when STALE), then stale-while-revalidate and "
+        "stale-if-error (RFC 5861) with the service's own windows.",
+        "schema": {
+            "type": "string",
+            "example": "max-age=3599, stale-while-revalidate=20, stale-if-error=86400",
+        },
+    },
+    "ETag": {
+        "description": "Strong validator of this body; send it back in If-None-Match.",
+        "schema": {"type": "string"},
+    },
+    "Last-Modified": {
+        "description": "When the data was fetched from the upstream (If-Modified-Since).",
+        "schema": {"type": "string"},
     },
     "Age": {
         "description": "When STALE: seconds since the data was fetched.",
@@ -199,7 +211,7 @@ def _describe_responses(spec: dict[str, Any]) -> None:
                     }
                 if path == "/ndays" and status in ("502", "503", "504"):
                     headers.update(_RETRY_AFTER)
-                if path == "/ndays" and status == "200":
+                if path == "/ndays" and status in ("200", "304"):
                     headers.update(_NDAYS_HEADERS)
                 response["headers"] = headers
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
+
 from aiohttp import web
+from aiohttp.helpers import ETAG_ANY
 from aiohttp_apigami import docs, querystring_schema, response_schema
 
+from stock_ticker.config import Settings
 from stock_ticker.service import CacheState, Quote
 from stock_ticker.web import problems
 from stock_ticker.web.problems import Problem
 from stock_ticker.web.query import parse_ndays_query
-from stock_ticker.web.render import ndays_body
+from stock_ticker.web.render import http_date, ndays_answer
 from stock_ticker.web.schemas import (
     HealthSchema,
     NdaysQuerySchema,
@@ -25,6 +30,9 @@ _READY = b'{"status":"ready"}'
 @docs(
     tags=["prices"],
     operation_id="get_ndays",
+    responses={
+        304: {"description": "Not modified: the If-None-Match or If-Modified-Since still holds."}
+    },
     summary="Latest daily prices and their average close",
     description="The newest `ndays` trading days for `symbol`, newest first, and the average "
     "closing price over exactly those days. Served from a cache refreshed every "
@@ -34,7 +42,9 @@ _READY = b'{"status":"ready"}'
 @response_schema(NdaysResponseSchema, 200, description="Prices for the requested days.")
 @response_schema(ProblemSchema, 400, description="A parameter is malformed.")
 @response_schema(ProblemSchema, 403, description="The symbol is not in ALLOWED_SYMBOLS.")
-@response_schema(ProblemSchema, 404, description="Unknown symbol (to the upstream, or to the sample data).")
+@response_schema(
+    ProblemSchema, 404, description="Unknown symbol (to the upstream, or to the sample data)."
+)
 @response_schema(ProblemSchema, 502, description="The upstream answered something unusable.")
 @response_schema(
     ProblemSchema, 503, description="Upstream throttled or down, budget spent, or too busy."
@@ -48,10 +58,21 @@ async def ndays(request: web.Request) -> web.Response:
     if not settings.admits(symbol):
         raise problems.symbol_not_allowed(symbol)
     quote = await request.app[QUOTES].get(symbol)
-    return web.Response(
-        body=ndays_body(quote.series, query.ndays or settings.ndays, quote.source),
-        headers=_headers(quote),
-    )
+    rendered = ndays_answer(quote.series, query.ndays or settings.ndays, quote.source)
+    headers = _headers(quote, rendered.etag, settings)
+    if _not_modified(request, rendered.etag, quote.modified):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=rendered.body, headers=headers)
+
+
+def _not_modified(request: web.Request, etag: str, modified: int) -> bool:
+    """RFC 9110 conditional GET: If-None-Match (weak comparison) when sent, otherwise
+    If-Modified-Since against when the data was fetched."""
+    tags = request.if_none_match
+    if tags is not None:
+        return any(tag.value in (ETAG_ANY, etag[1:-1]) for tag in tags)
+    since = request.if_modified_since
+    return since is not None and modified <= since.timestamp()
 
 
 def _quotable(text: str | None) -> str:
@@ -61,11 +82,21 @@ def _quotable(text: str | None) -> str:
     )
 
 
-def _headers(quote: Quote) -> dict[str, str]:
+@lru_cache(maxsize=4)
+def _cache_extensions(settings: Settings) -> str:
+    """RFC 5861 windows, the service's own: a refresh takes at most the upstream deadline, and a
+    failing upstream is answered from the stale copy until it is MAX_STALE_SECONDS old."""
+    swr = math.ceil(settings.upstream_deadline_seconds)
+    return f", stale-while-revalidate={swr}, stale-if-error={int(settings.max_stale_seconds)}"
+
+
+def _headers(quote: Quote, etag: str, settings: Settings) -> dict[str, str]:
     headers = {
         "Content-Type": "application/json",
         "X-Cache": quote.state,
-        "Cache-Control": f"max-age={quote.max_age}",
+        "Cache-Control": f"max-age={quote.max_age}{_cache_extensions(settings)}",
+        "ETag": etag,
+        "Last-Modified": http_date(quote.modified),
     }
     if quote.state is CacheState.STALE:
         headers["Age"] = str(quote.age)

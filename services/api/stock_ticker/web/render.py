@@ -1,8 +1,12 @@
-"""Build each `/ndays` body once per (series snapshot, ndays); the warm path only looks it up."""
+"""Build each `/ndays` body, and its ETag, once per (series snapshot, ndays); the warm path only
+looks them up."""
 
 from __future__ import annotations
 
+import email.utils
+import hashlib
 from functools import lru_cache
+from typing import NamedTuple
 
 import orjson
 
@@ -12,9 +16,15 @@ from stock_ticker.web.schemas import NdaysResponseSchema
 _SCHEMA = NdaysResponseSchema()
 
 
+class Rendered(NamedTuple):
+    body: bytes
+    #: A strong validator: the same bytes always give the same tag, other bytes another.
+    etag: str
+
+
 @lru_cache(maxsize=1024)
-def ndays_body(series: PriceSeries, ndays: int, source: str) -> bytes:
-    """The JSON body for the newest `ndays` bars of `series`.
+def ndays_answer(series: PriceSeries, ndays: int, source: str) -> Rendered:
+    """The JSON body for the newest `ndays` bars of `series`, and its ETag.
 
     Keyed by the series object itself (hashed by identity): a refresh makes a new series, so
     stale bodies are never served, and old ones age out of the bounded memo.
@@ -30,4 +40,11 @@ def ndays_body(series: PriceSeries, ndays: int, source: str) -> bytes:
             "source": source,
         }
     )
-    return orjson.dumps(document)
+    body = orjson.dumps(document)
+    return Rendered(body, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"')
+
+
+@lru_cache(maxsize=64)
+def http_date(unix_seconds: int) -> str:
+    """An IMF-fixdate (`Last-Modified`), made once per fetch time."""
+    return email.utils.formatdate(unix_seconds, usegmt=True)

@@ -188,7 +188,7 @@ async def test_openapi_document_describes_ndays_and_problems(make_client: Client
     assert params["ndays"]["schema"]["maximum"] == 100
     assert params["symbol"]["schema"]["pattern"] == "^[A-Za-z0-9.-]{1,10}$"
     responses = operation["responses"]
-    assert set(responses) == {"200", "400", "403", "404", "502", "503", "504"}
+    assert set(responses) == {"200", "304", "400", "403", "404", "502", "503", "504"}
     assert "application/json" in responses["200"]["content"]
     assert set(responses["200"]["headers"]) >= {"X-Cache", "Cache-Control", "X-Request-ID"}
     for status in ("400", "403", "404", "502", "503", "504"):

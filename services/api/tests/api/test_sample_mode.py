@@ -139,3 +139,4 @@ async def test_the_readme_ndays_example_is_what_the_sample_data_answers(
     assert shown.startswith("HTTP/1.1 200 OK\n")
     assert f"X-Cache: {response.headers['X-Cache']}\n" in shown
     assert f"Cache-Control: {response.headers['Cache-Control']}\n" in shown
+    assert f"ETag: {response.headers['ETag']}\n" in shown  # the same bytes, the same tag

@@ -43,6 +43,8 @@ DOCUMENTED_DEFAULTS = {
     "max_hold_off_seconds": 3600.0,
     "max_waiting_requests": 1000,
     "keepalive_timeout_seconds": 75.0,
+    "refresh_policy": "market",
+    "market_data_delay_seconds": 1800.0,
 }
 
 VARIABLES = [
@@ -72,6 +74,8 @@ VARIABLES = [
     "MAX_HOLD_OFF_SECONDS",
     "MAX_WAITING_REQUESTS",
     "KEEPALIVE_TIMEOUT_SECONDS",
+    "REFRESH_POLICY",
+    "MARKET_DATA_DELAY_MINUTES",
 ]
 
 
@@ -152,6 +156,10 @@ VALID = [
     ("MAX_WAITING_REQUESTS", "1", "max_waiting_requests", 1),
     ("MAX_WAITING_REQUESTS", "1000000", "max_waiting_requests", 1_000_000),
     ("KEEPALIVE_TIMEOUT_SECONDS", "5", "keepalive_timeout_seconds", 5.0),
+    ("REFRESH_POLICY", "fixed", "refresh_policy", "fixed"),
+    ("REFRESH_POLICY", "Market", "refresh_policy", "market"),
+    ("MARKET_DATA_DELAY_MINUTES", "0", "market_data_delay_seconds", 0.0),
+    ("MARKET_DATA_DELAY_MINUTES", "45", "market_data_delay_seconds", 2700.0),
 ]
 
 
@@ -248,6 +256,9 @@ INVALID = [
     ("MAX_WAITING_REQUESTS", "0", "an integer from 1 to 1000000"),
     ("MAX_WAITING_REQUESTS", "many", "an integer from 1 to 1000000"),
     ("KEEPALIVE_TIMEOUT_SECONDS", "-1", "a positive number of seconds"),
+    ("REFRESH_POLICY", "calendar", "market or fixed"),
+    ("MARKET_DATA_DELAY_MINUTES", "-5", "a number of minutes >= 0"),
+    ("MARKET_DATA_DELAY_MINUTES", "1e308", "a number of minutes >= 0"),
     ("ALLOWED_SYMBOLS", "AAPL,,MSFT", "'*' or a comma-separated list of symbols"),
     ("ALLOWED_SYMBOLS", "AAPL;MSFT", "'*' or a comma-separated list of symbols"),
     ("ALLOWED_SYMBOLS", "AAPL MSFT", "'*' or a comma-separated list of symbols"),

@@ -533,3 +533,30 @@ def test_a_repeated_key_that_is_not_a_date_is_not_echoed() -> None:
         parse_daily_body(raw, "MSFT")
     assert "SECRET" not in info.value.detail
     assert "Note" not in info.value.detail
+
+
+@pytest.mark.parametrize(
+    ("meta", "time_zone"),
+    [
+        ({"5. Time Zone": "US/Eastern"}, "US/Eastern"),
+        ({"5. Time Zone": " US/Eastern "}, "US/Eastern"),
+        ({"5. Time Zone": ""}, None),
+        ({"5. Time Zone": 5}, None),
+        ({}, None),
+        ("not an object", None),
+    ],
+)
+def test_the_series_keeps_the_upstreams_time_zone(meta: object, time_zone: str | None) -> None:
+    body = {
+        "Meta Data": meta,
+        "Time Series (Daily)": {
+            "2026-11-27": {
+                "1. open": "1",
+                "2. high": "1",
+                "3. low": "1",
+                "4. close": "1",
+                "5. volume": "1",
+            }
+        },
+    }
+    assert parse_daily_document(body, "MSFT").time_zone == time_zone
