@@ -11,8 +11,8 @@ from typing import TypeVar
 
 from yarl import URL
 
-SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9.\-]{1,10}")
-MAX_NDAYS = 100
+from stock_ticker.domain.symbols import MAX_NDAYS, SYMBOL_PATTERN
+
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 T = TypeVar("T")

@@ -19,8 +19,7 @@ from aiohttp.typedefs import Handler, Middleware
 from multidict import CIMultiDict, istr
 
 from stock_ticker.observability.metrics import Metrics
-from stock_ticker.service import BudgetExhausted, TooManyWaiting
-from stock_ticker.upstream import UpstreamError
+from stock_ticker.service import BudgetExhausted, TooManyWaiting, UpstreamError
 from stock_ticker.web import problems
 from stock_ticker.web.access_log import log_access
 from stock_ticker.web.problems import Problem

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 import orjson
 from aiohttp import web
 
-from stock_ticker.service import BudgetExhausted, TooManyWaiting
-from stock_ticker.upstream import (
+from stock_ticker.service import (
+    BudgetExhausted,
     MalformedResponse,
+    TooManyWaiting,
     UnknownSymbol,
     UpstreamError,
     UpstreamRejected,

@@ -6,10 +6,8 @@ from typing import Any
 
 from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate
 
-from stock_ticker.config import MAX_NDAYS, SYMBOL_PATTERN
-
-SYMBOL_FORM = "1 to 10 characters of letters, digits, '.' and '-'"
-NDAYS_FORM = f"an integer from 1 to {MAX_NDAYS}"
+from stock_ticker.domain import MAX_NDAYS, NDAYS_FORM, SYMBOL_FORM, SYMBOL_PATTERN
+from stock_ticker.service import SOURCES
 
 
 class _AsciiInteger(fields.Integer):
@@ -33,7 +31,7 @@ class NdaysQuerySchema(Schema):
             "description": "Ticker symbol, case-insensitive. Defaults to the service's SYMBOL; "
             "others must be admitted by ALLOWED_SYMBOLS.",
             "example": "MSFT",
-            "pattern": "^[A-Za-z0-9.-]{1,10}$",
+            "pattern": f"^{SYMBOL_PATTERN.pattern}$",
         },
     )
     ndays = _AsciiInteger(
@@ -82,7 +80,7 @@ class NdaysResponseSchema(Schema):
     last_refreshed = fields.Date(required=True, metadata={"example": "2026-11-27"})
     source = fields.String(
         required=True,
-        validate=validate.OneOf(["alphavantage", "sample"]),
+        validate=validate.OneOf(SOURCES),
         metadata={
             "description": "`alphavantage` for live data, `sample` for the bundled synthetic "
             "data served when no API key is set."
