@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from stock_ticker.config import SYMBOL_PATTERN, Settings
+from stock_ticker.config import Settings
+from stock_ticker.domain import SYMBOL_PATTERN
 from stock_ticker.upstream import sample
 from stock_ticker.upstream.errors import MalformedResponse, UnknownSymbol
 from stock_ticker.upstream.sample import SampleProvider, sample_symbols
