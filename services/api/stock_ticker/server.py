@@ -72,7 +72,7 @@ async def serve(app: web.Application, settings: Settings) -> None:
             raise ListenError(settings, exc) from None
         # What start-up built (modules, schemas, routes, the OpenAPI document) lives as long as
         # the process: frozen, it is left out of every later collection. A full collection
-        # over it took 6-10 ms, long enough to show in the tail of a 500-client stampede.
+        # over it is long enough to show in the tail of a 500-client stampede (docs/benchmarks.md).
         gc.freeze()
         log.info("listening", extra={"host": settings.host, "port": settings.port})
         received = await signals.get()

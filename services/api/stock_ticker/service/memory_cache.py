@@ -1,8 +1,8 @@
 """aiocache's `SimpleMemoryCache`, plus a synchronous read for the warm path.
 
 aiocache's `get` runs through four coroutine decorators (an environment lookup, a timeout,
-plugin hooks, key building and debug logging). On the running service that was about 10 µs of a
-50 µs warm request, the largest single cost (docs/benchmarks.md). `peek` reads the memory
+plugin hooks, key building and debug logging): the largest single cost of a warm request when
+it was measured (docs/benchmarks.md has the figures). `peek` reads the memory
 backend's own dict instead. For the cache this class builds (no namespace, the null serializer,
 no plugins) it returns exactly what `get` would; writes, TTL expiry and deletes stay aiocache's.
 """
