@@ -22,7 +22,8 @@ ACCESS_LOGGER = logging.getLogger("stock_ticker.access")
 
 def log_access(
     request: web.Request,
-    response: web.StreamResponse,
+    status: int,
+    cache: str | None,
     route: str,
     request_id: str,
     seconds: float,
@@ -36,14 +37,14 @@ def log_access(
                 "time": utc_timestamp(time.time()),
                 "level": "INFO",
                 "logger": ACCESS_LOGGER.name,
-                "message": f"{request.method} {path} {response.status}",
+                "message": f"{request.method} {path} {status}",
                 "method": request.method,
                 "route": route,
                 "path": path,
-                "status": response.status,
+                "status": status,
                 "duration_ms": round(seconds * 1000, 3),
                 "request_id": request_id,
-                "cache": response.headers.get("X-Cache"),
+                "cache": cache,
             }
         )
     )

@@ -8,6 +8,7 @@ than a stack of five because each aiohttp middleware layer costs a measurable sh
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import re
@@ -33,6 +34,8 @@ _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 MAX_TARGET_BYTES = 2048
 MAX_HEADER_BYTES = 8192
 ALLOWED_METHODS = frozenset({"GET", "HEAD"})
+#: Logged and counted for a request whose client left before the answer (nginx's 499).
+CLIENT_CLOSED = 499
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = (
@@ -68,16 +71,29 @@ def http_envelope(metrics: Metrics, docs_prefixes: tuple[str, ...]) -> Middlewar
             response = await handler(request)
         except Exception as exc:  # every failure, expected or not, becomes a problem answer
             response = as_problem(exc, request).to_response(request, request_id)
+        except asyncio.CancelledError:  # the client went away (or shutdown ran out of time)
+            record(request, method, CLIENT_CLOSED, None, request_id, started)
+            raise
         finally:
             in_progress[method] -= 1
         headers = response.headers
         headers[REQUEST_ID_HEADER] = request_id
         headers.update(_DOCS_HEADERS if request.path.startswith(docs_prefixes) else _API_HEADERS)
+        record(request, method, response.status, headers.get("X-Cache"), request_id, started)
+        return response
+
+    def record(
+        request: web.Request,
+        method: str,
+        status: int,
+        cache: str | None,
+        request_id: str,
+        started: float,
+    ) -> None:
         elapsed = time.perf_counter() - started
         route = _route_template(request)
-        stats.observe(method, route, response.status, elapsed)
-        log_access(request, response, route, request_id, elapsed)
-        return response
+        stats.observe(method, route, status, elapsed)
+        log_access(request, status, cache, route, request_id, elapsed)
 
     return middleware
 

@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.conftest import ServiceFactory, ServiceProcess
-from tests.e2e.scrape import WAIT_SECONDS, Scrape, scrape, wait_for_metrics
+from tests.e2e.scrape import WAIT_SECONDS, Scrape, scrape, wait_for_log, wait_for_metrics
 from tests.e2e.test_process import live_env
 from tests.fakes import Reply, series_body
 from tests.resilience.conftest import SwitchableUpstream
@@ -113,6 +113,17 @@ async def test_abandoned_requests_stop_waiting_and_the_shared_refresh_goes_on(
         assert dict(fake.calls) == {"COLD": 1}
         assert after.value("http_requests_in_progress", method="GET") == 1  # this scrape
         assert after.value("stock_api_cache_miss_total") == ABANDONING_CLIENTS
+        # Each one is counted and logged as nginx does, 499: client closed the request.
+        gone = {"method": "GET", "route": "/ndays", "status": "499"}
+        assert after.value("http_requests_total", **gone) == ABANDONING_CLIENTS
+        closed = await wait_for_log(
+            service.log_path,
+            lambda e: e["logger"] == "stock_ticker.access" and e["status"] == 499,
+            "an access line per client that left",
+            at_least=ABANDONING_CLIENTS,
+        )
+        assert len(closed) == ABANDONING_CLIENTS
+        assert {e["path"] for e in closed} == {"/ndays"}
 
         # A patient client joins the refresh the others left (no second call) and gets its data.
         async def patient() -> tuple[int, str, dict[str, Any]]:
