@@ -11,10 +11,10 @@ are cancelled and their waiters answered (`Quotes.cancel_refreshes_after`, from 
 Connections: a client that goes away cancels its request's handler (it stops waiting; a shared
 refresh goes on), idle keep-alive connections close after `KEEPALIVE_TIMEOUT_SECONDS`, and the
 soft open-files limit is raised to the hard one at start. aiohttp has no separate bound on the
-time to receive a request's headers: its keep-alive timer runs from the moment a connection is
-accepted until a request's first bytes arrive, so a connection that never sends one is closed
-after `KEEPALIVE_TIMEOUT_SECONDS`; one that trickles its headers is bounded only by the
-parser's size limits.
+time to receive a request's headers, but its keep-alive timer is one: it runs from the moment a
+connection is accepted (or the previous answer ends), bytes arriving do not reset it, and when
+it fires a request with incomplete headers is dropped. So a connection that never sends a
+request, or trickles its headers, is closed after `KEEPALIVE_TIMEOUT_SECONDS`.
 """
 
 from __future__ import annotations
