@@ -6,7 +6,10 @@
 `upstream` is a fake Alpha Vantage: `GET /query?function=TIME_SERIES_DAILY&symbol=X&...` answers
 after a fixed latency with the bundled sample file for X (or, for a symbol with no file, the MSFT
 file relabelled, so the harness can always find a cold symbol). It counts calls per symbol and
-times each of its own answers; `GET /_stats` returns both as JSON.
+times each of its own answers; `GET /_stats` returns both as JSON, with the calls open right now
+and the seconds since each symbol's last call began or ended. `GET /_control?mode=M` switches
+how every later call is answered (issue 9): `ok` (the default), `500` (HTTP 500 at once) or
+`hang` (no answer until the caller gives up, the mode changes, or 10 minutes have passed).
 
 `baseline` is a bare aiohttp application: one handler that answers every GET path with the same
 fixed JSON body of `--body-size` bytes. No middleware, no access log. It is what aiohttp itself
@@ -32,6 +35,9 @@ from pathlib import Path
 from aiohttp import web
 
 TEMPLATE_SYMBOL = "MSFT"
+MODES = ("ok", "500", "hang")
+HANG_POLL_SECONDS = 0.05  # how often a hanging call looks whether its caller has gone
+HANG_MAX_SECONDS = 600.0  # a bound: a hanging call never outlives this
 
 
 def upstream_app(data_dir: Path, latency: float) -> web.Application:
@@ -44,6 +50,9 @@ def upstream_app(data_dir: Path, latency: float) -> web.Application:
     bodies: dict[str, bytes] = {}
     calls: Counter[str] = Counter()
     handling: list[float] = []
+    open_calls: Counter[str] = Counter()
+    last_activity: dict[str, float] = {}
+    mode = ["ok"]  # switched by /_control
 
     def body_for(symbol: str) -> bytes:
         if symbol not in bodies:
@@ -52,23 +61,60 @@ def upstream_app(data_dir: Path, latency: float) -> web.Application:
             bodies[symbol] = json.dumps(document).encode()
         return bodies[symbol]
 
-    async def query(request: web.Request) -> web.Response:
+    async def hang(request: web.Request) -> None:
+        """Until the caller closes the connection, the mode changes, or the bound passes."""
+        bound = time.monotonic() + HANG_MAX_SECONDS
+        while mode[0] == "hang" and time.monotonic() < bound:
+            if request.transport is None or request.transport.is_closing():
+                return
+            await asyncio.sleep(HANG_POLL_SECONDS)
+
+    async def query(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         symbol = request.query.get("symbol", "").upper()
         calls[symbol] += 1
-        if request.query.get("function") != "TIME_SERIES_DAILY" or not symbol:
-            return web.json_response({"Error Message": "Invalid API call."})
-        await asyncio.sleep(latency)
-        response = web.Response(body=body_for(symbol), content_type="application/json")
-        handling.append(time.perf_counter() - started)
-        return response
+        open_calls[symbol] += 1
+        last_activity[symbol] = time.monotonic()
+        try:
+            if request.query.get("function") != "TIME_SERIES_DAILY" or not symbol:
+                return web.json_response({"Error Message": "Invalid API call."})
+            if mode[0] == "hang":
+                await hang(request)
+                if mode[0] == "hang":  # the caller gave up (or the bound passed): nobody reads this
+                    return web.Response(status=504)
+            if mode[0] == "500":
+                return web.Response(status=500, text="Internal Server Error")
+            await asyncio.sleep(latency)
+            response = web.Response(body=body_for(symbol), content_type="application/json")
+            handling.append(time.perf_counter() - started)
+            return response
+        finally:
+            open_calls[symbol] -= 1
+            last_activity[symbol] = time.monotonic()
 
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response({"calls": dict(calls), "handling_seconds": handling[-1000:]})
+        now = time.monotonic()
+        return web.json_response(
+            {
+                "calls": dict(calls),
+                "handling_seconds": handling[-1000:],
+                "mode": mode[0],
+                "open": {symbol: n for symbol, n in open_calls.items() if n},
+                "idle_seconds": {symbol: now - at for symbol, at in last_activity.items()},
+            }
+        )
+
+    async def control(request: web.Request) -> web.Response:
+        wanted = request.query.get("mode", "")
+        if wanted not in MODES:
+            return web.json_response({"error": f"mode must be one of {MODES}"}, status=400)
+        mode[0] = wanted
+        return web.json_response({"mode": wanted})
 
     app = web.Application()
     app.router.add_get("/query", query)
     app.router.add_get("/_stats", stats)
+    app.router.add_get("/_control", control)
     return app
 
 
