@@ -29,6 +29,14 @@ KUBECTL_CONTEXT ?= docker-desktop
 KUBECTL := kubectl --context $(KUBECTL_CONTEXT)
 NAMESPACE := stock-ticker
 PUBLIC_METRICS ?=
+# Optional kustomize components (infra/k8s/components), listed in the order they must apply.
+GATEWAY ?=
+PROMETHEUS_OPERATOR ?=
+# WITHOUT_VALKEY=1: no shared store; every pod keeps its own state (docs/deploy.md).
+WITHOUT_VALKEY ?=
+COMPONENTS = $(if $(WITHOUT_VALKEY),without-valkey) $(if $(GATEWAY),gateway-api) $(if $(PROMETHEUS_OPERATOR),prometheus-operator) $(if $(PUBLIC_METRICS),public-metrics)
+NGINX_GATEWAY_FABRIC_VERSION ?= 2.4.0
+NGF := https://raw.githubusercontent.com/nginx/nginx-gateway-fabric/v$(NGINX_GATEWAY_FABRIC_VERSION)
 INGRESS_PORT ?= 8080
 INGRESS_NGINX_VERSION ?= 1.13.2
 INGRESS_NGINX_MANIFEST ?= https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v$(INGRESS_NGINX_VERSION)/deploy/static/provider/cloud/deploy.yaml
@@ -37,11 +45,12 @@ APP_VAR_CALL := (read|environ[.]get)[(] *"[A-Z_0-9]+"
 APP_VARS := $(filter-out PORT HOST,$(shell tr -s '\n ' ' ' < $(API)/stock_ticker/config.py | grep -oE '$(APP_VAR_CALL)' | grep -oE '[A-Z][A-Z_0-9]+' | sort -u))
 OVERLAY := build/k8s
 
-.PHONY: help venv kube-context run test lint type bench clean ndays build build-tests docker-run docker-test \
-	test-image manifests deploy configure-ingress rollout-restart logs
+.PHONY: help venv kube-context run test test-py313 lint type bench clean ndays build build-tests docker-run docker-test \
+	test-image manifests deploy configure-ingress configure-gateway rollout-restart logs
 
 # The variables the help texts mention, shown with their values.
-HELP_VARS := PORT IMAGE TEST_IMAGE KUBECTL_CONTEXT INGRESS_NGINX_VERSION INGRESS_PORT
+HELP_VARS := PORT IMAGE TEST_IMAGE KUBECTL_CONTEXT INGRESS_NGINX_VERSION INGRESS_PORT \
+	NGINX_GATEWAY_FABRIC_VERSION
 
 help: ## List the targets
 	@colour=$$([ -t 1 ] && printf '\033[36m'); plain=$$([ -t 1 ] && printf '\033[0m'); \
@@ -69,6 +78,9 @@ run: $(RUN_STAMP) ## Serve on :$(PORT) in the foreground (sample data unless STO
 
 test: $(STAMP) ## Every check: lint, types, tests with the 100% coverage gate, infra checks
 	$(BIN)/tox run -e lint,type,test,infra
+
+test-py313: $(STAMP) ## The test suite on Python 3.13 (the image's), with the same coverage gate
+	$(BIN)/tox run -e py313
 
 test-image: $(STAMP) ## Build the images with podman/buildah and run the api image (slow; CI runs it)
 	$(BIN)/tox run -e image
@@ -111,11 +123,11 @@ docker-run: build ## Run the api image on :$(PORT), read-only; reloads when serv
 docker-test: build-tests ## Run lint, types and tests (tox) inside the test image
 	$(DOCKER) run --rm $(TEST_IMAGE)
 
-manifests: ## Print what `make deploy` applies (IMAGE_NAME, IMAGE_TAG, PUBLIC_METRICS=1)
+manifests: ## Print what `make deploy` applies (IMAGE_NAME, IMAGE_TAG; WITHOUT_VALKEY=1 GATEWAY=1 PROMETHEUS_OPERATOR=1 PUBLIC_METRICS=1)
 	@mkdir -p $(OVERLAY)
 	@{ echo 'apiVersion: kustomize.config.k8s.io/v1beta1'; echo 'kind: Kustomization'; \
 	   echo 'resources: [../../infra/k8s]'; \
-	   $(if $(PUBLIC_METRICS),echo 'components: [../../infra/k8s/components/public-metrics]';) \
+	   $(if $(strip $(COMPONENTS)),echo 'components:'; $(foreach c,$(COMPONENTS),echo '  - ../../infra/k8s/components/$(c)';)) \
 	   echo 'images: [{name: stock-ticker, newName: "$(IMAGE_NAME)", newTag: "$(IMAGE_TAG)"}]'; \
 	 } > $(OVERLAY)/kustomization.yaml
 	@kubectl kustomize $(OVERLAY)
@@ -134,6 +146,10 @@ deploy: ## Build, apply infra/k8s and the Secret from STOCKS_API_KEY to KUBECTL_
 		&& if [[ $$out == *configured* ]]; then \
 			echo 'deploy: the key changed, restarting the pods'; \
 			$(KUBECTL) -n $(NAMESPACE) rollout restart deployment/stock-ticker 2>/dev/null || true; fi
+	@$(KUBECTL) -n $(NAMESPACE) get secret stock-ticker-valkey >/dev/null 2>&1 || { \
+		echo 'deploy: creating the Secret stock-ticker-valkey (a random REDIS_PASSWORD, never shown)'; \
+		printf 'REDIS_PASSWORD=%s\n' "$$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" \
+		| $(KUBECTL) -n $(NAMESPACE) create secret generic stock-ticker-valkey --from-env-file=/dev/stdin; }
 	$(MAKE) --no-print-directory -s manifests > /dev/null
 	$(KUBECTL) apply -k $(OVERLAY)
 	$(KUBECTL) -n $(NAMESPACE) rollout status deployment/stock-ticker --timeout=180s
@@ -149,6 +165,15 @@ configure-ingress: kube-context ## Install the NGINX ingress controller $(INGRES
 		-p '[{"op": "replace", "path": "/spec/ports/0/port", "value": $(INGRESS_PORT)}]'
 	$(KUBECTL) -n ingress-nginx rollout status deployment/ingress-nginx-controller --timeout=300s
 	@echo "ingress: http://localhost:$(INGRESS_PORT)/stock-ticker/ndays (Docker Desktop publishes LoadBalancer ports on localhost)"
+
+configure-gateway: kube-context ## Install Gateway API and NGINX Gateway Fabric $(NGINX_GATEWAY_FABRIC_VERSION), a Gateway on localhost:8081 (then deploy GATEWAY=1)
+	kubectl kustomize "https://github.com/nginx/nginx-gateway-fabric/config/crd/gateway-api/standard?ref=v$(NGINX_GATEWAY_FABRIC_VERSION)" | $(KUBECTL) apply -f -
+	$(KUBECTL) apply --server-side -f $(NGF)/deploy/crds.yaml
+	$(KUBECTL) apply -f $(NGF)/deploy/default/deploy.yaml
+	$(KUBECTL) -n nginx-gateway rollout status deployment/nginx-gateway --timeout=300s
+	$(KUBECTL) apply -f infra/gateway/gateway.yaml
+	$(KUBECTL) -n nginx-gateway wait --for=condition=Programmed gateway/stock-ticker --timeout=300s
+	@echo "gateway: http://localhost:8081/stock-ticker/ndays once deployed with GATEWAY=1 (Docker Desktop publishes LoadBalancer ports on localhost)"
 
 rollout-restart: kube-context ## Restart the pods (new image under the same tag, changed ConfigMap or Secret)
 	$(KUBECTL) -n $(NAMESPACE) rollout restart deployment/stock-ticker

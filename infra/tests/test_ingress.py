@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import ingress_nginx
+import pytest
 from conftest import Nginx
 from support import get
 
@@ -136,3 +137,11 @@ def test_metrics_are_public_with_the_component(
     assert resp.status == 200
     assert "# TYPE" in resp.text
     assert "sent_to_app=/metrics" in nginx.log_for("/stock-ticker/metrics")
+
+
+@pytest.mark.parametrize("path", ["/stock-ticker", "/stock-ticker/"])
+def test_the_prefix_itself_leads_to_the_docs_page(nginx: Nginx, path: str) -> None:
+    resp = get(f"{nginx.url}{path}")  # the app redirects to the prefix's docs; urllib follows
+    assert resp.status == 200
+    assert resp.headers["Content-Type"].startswith("text/html")
+    assert "swagger" in resp.text.lower()

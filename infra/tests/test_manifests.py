@@ -55,7 +55,8 @@ def test_configmap_keys_are_exactly_the_non_secret_variables_the_app_reads(manif
     read = app_variables()
     keys = set(configmap(manifests))
     assert keys <= read, f"keys the app never reads: {sorted(keys - read)}"
-    assert read - keys == {"STOCKS_API_KEY"}, f"not in the ConfigMap: {sorted(read - keys)}"
+    secret = {"STOCKS_API_KEY", "REDIS_PASSWORD"}
+    assert read - keys == secret, f"not in the ConfigMap: {sorted(read - keys)}"
 
 
 def test_the_configmap_values_are_accepted_by_the_app(manifests: Objs) -> None:
@@ -161,6 +162,25 @@ def test_grace_period_covers_the_apps_drain_and_shutdown_timeout(manifests: Objs
     assert grace >= drain + timeout + 5, (grace, drain, timeout)
 
 
+#: Time for the endpoints controller and the proxies to drop a pod once it is marked not ready.
+ENDPOINT_PROPAGATION_SECONDS = 1
+
+
+def test_readiness_tolerates_one_slow_answer_yet_a_draining_pod_leaves_within_the_drain(
+    manifests: Objs,
+) -> None:
+    from stock_ticker.config import load_settings
+
+    probe = container(manifests)["readinessProbe"]
+    assert probe["failureThreshold"] >= 2, "one slow answer must not take the pod out"
+    assert probe["timeoutSeconds"] <= probe["periodSeconds"], "probes never overlap"
+    # From SIGTERM, /readyz fails at once: the next probe is at most one period away, and the
+    # pod is out after failureThreshold failures, plus the endpoints' update.
+    out_after = probe["periodSeconds"] * probe["failureThreshold"] + ENDPOINT_PROPAGATION_SECONDS
+    drain = load_settings(configmap(manifests)).shutdown_drain_seconds
+    assert out_after <= drain, f"out after {out_after} s, but the drain is {drain} s"
+
+
 def test_image_tag_is_the_package_version(manifests: Objs) -> None:
     version = tomllib.loads((ROOT / "services/api/pyproject.toml").read_text())["project"][
         "version"
@@ -239,10 +259,21 @@ def test_network_policy_admits_only_the_ingress_controller_and_prometheus(manife
     assert [p["port"] for p in rule["ports"]] == ["http"]
 
 
-def test_network_policy_lets_out_only_dns_and_https(manifests: Objs) -> None:
+def test_network_policy_lets_out_only_dns_https_and_the_shared_store(manifests: Objs) -> None:
     spec = find(manifests, "NetworkPolicy", "stock-ticker")["spec"]
     ports = {(p["port"], p["protocol"]) for rule in spec["egress"] for p in rule["ports"]}
-    assert ports == {(53, "UDP"), (53, "TCP"), (443, "TCP")}
+    assert ports == {(53, "UDP"), (53, "TCP"), (443, "TCP"), (6379, "TCP")}
+    (store,) = [r for r in spec["egress"] if r["ports"][0]["port"] == 6379]
+    assert store["to"] == [
+        {
+            "podSelector": {
+                "matchLabels": {
+                    "app.kubernetes.io/name": "stock-ticker",
+                    "app.kubernetes.io/component": "valkey",
+                }
+            }
+        }
+    ]
     (https,) = [r for r in spec["egress"] if r["ports"][0]["port"] == 443]
     assert all(
         "169.254.0.0/16" in b["ipBlock"]["except"]

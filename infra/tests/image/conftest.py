@@ -1,8 +1,9 @@
 """Build the images with podman/buildah on a stand-in for the official base, made with debootstrap.
 
-No image registry is reachable here, so `python:3.11.14-slim-bookworm` is replaced by a Debian
-bookworm minbase with python3 (3.11), pip and venv, tagged with the exact name the Dockerfile's
-FROM uses (see shared/docs/infra-tooling.md). Environment:
+No image registry is reachable here, so the official `python:3.X.Y-slim-SUITE` base is replaced by
+a Debian minbase of the same suite (trixie: python3 3.13, as the official image's), with pip and
+venv, tagged with the exact name the Dockerfile's FROM uses (see shared/docs/infra-tooling.md).
+The suite is read from that FROM line, so the stand-in follows the Dockerfile. Environment:
   IMAGE_TEST_WORKDIR  podman storage and the cached base (default /var/tmp/stock-ticker-image-test)
   IMAGE_TEST_MIRROR   Debian mirror for debootstrap (default http://deb.debian.org/debian)
 """
@@ -21,7 +22,15 @@ from pathlib import Path
 import pytest
 from support import DOCKERFILE, IN_CI, ROOT, require
 
-SUITE = "bookworm"  # Python 3.11, as the official image's
+
+def base_suite() -> str:
+    """The Debian suite of the Dockerfile's base image (`...-slim-trixie`)."""
+    match = re.search(r"^FROM python:[0-9.]+-slim-([a-z]+) AS base$", DOCKERFILE.read_text(), re.M)
+    assert match, "the base stage must be an official python slim image of a named suite"
+    return match.group(1)
+
+
+SUITE = base_suite()
 CONTAINERS_CONF = """\
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]
@@ -81,7 +90,7 @@ def base_image_name() -> str:
 
 
 def make_rootfs(workdir: Path, timings: dict[str, float]) -> Path:
-    """A tarball of a bookworm minbase that stands in for the official slim Python image."""
+    """A tarball of a Debian minbase that stands in for the official slim Python image."""
     tarball = workdir / f"base-{SUITE}.tar"
     if tarball.is_file():
         return tarball

@@ -3,47 +3,109 @@
 Each worker is an ordinary `python -m stock_ticker` bound with SO_REUSEPORT, so the kernel spreads
 connections between them. Caches are per process: N workers may each call the upstream once per
 symbol and TTL, so the supervisor gives each worker an equal share of UPSTREAM_DAILY_BUDGET and
-UPSTREAM_RATE_PER_SECOND, and the total never exceeds what was configured. Signals are passed on
+UPSTREAM_RATE_PER_SECOND, and the total never exceeds what was configured. With REDIS_URL the
+workers share one cache, flight and budget through the shared store instead, so nothing is
+split. Signals are passed on
 (SIGTERM drains every worker); if a worker dies on its own, the others are stopped and the
 supervisor exits with an error, so the container runtime restarts the whole set.
+
+Metrics: each worker has its own registry, so a scrape answered by one worker adds up every
+worker's metrics, read from the others over unix sockets in a directory the supervisor makes
+(see observability/aggregate.py for why, and why not prometheus-client's multiprocess mode).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+
+from aiohttp import web
 
 from stock_ticker.config import Settings
+from stock_ticker.observability.aggregate import WorkerMetrics
+from stock_ticker.web.state import METRICS
 
 log = logging.getLogger(__name__)
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-#: Set in a worker's environment, so it serves instead of supervising.
+#: Set in a worker's environment, so it serves instead of supervising: the worker's index.
 WORKER_FLAG = "STOCK_TICKER_WORKER"
+#: Set in a worker's environment: where the workers' metrics sockets are.
+METRICS_DIR = "STOCK_TICKER_METRICS_DIR"
 
 
-def worker_environment(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment of one worker: the supervisor's, with the upstream budget shared out."""
+def worker_environment(
+    settings: Settings, environ: Mapping[str, str], index: int, metrics_dir: str
+) -> dict[str, str]:
+    """The environment of one worker: the supervisor's, with the upstream budget shared out
+    (not with REDIS_URL: the workers then count one budget in the shared store)."""
     count = settings.web_concurrency
     daily = settings.upstream_daily_budget
-    return {
-        **environ,
-        WORKER_FLAG: "1",
+    shares = {
         "UPSTREAM_DAILY_BUDGET": str(max(1, daily // count) if daily else 0),
         "UPSTREAM_RATE_PER_SECOND": repr(settings.upstream_rate_per_second / count),
     }
+    return {
+        **environ,
+        WORKER_FLAG: str(index),
+        METRICS_DIR: metrics_dir,
+        **({} if settings.redis_url else shares),
+    }
+
+
+def metrics_socket(metrics_dir: str, index: int) -> Path:
+    return Path(metrics_dir) / f"worker-{index}.sock"
+
+
+def share_metrics(
+    app: web.Application, settings: Settings, environ: Mapping[str, str]
+) -> web.Application:
+    """In a worker with metrics on, make `/metrics` answer for every worker; else change nothing."""
+    directory = environ.get(METRICS_DIR)
+    if not settings.enable_metrics or directory is None or WORKER_FLAG not in environ:
+        return app
+    index = int(environ[WORKER_FLAG])
+    metrics = app[METRICS]
+    siblings = [metrics_socket(directory, i) for i in range(settings.web_concurrency) if i != index]
+    # With REDIS_URL every worker reports the one budget of the shared store, not a share of it.
+    shared = frozenset({"stock_api_upstream_budget_remaining_calls"} if settings.redis_url else ())
+    workers = WorkerMetrics(
+        metrics.exposition, metrics_socket(directory, index), siblings, deployment_wide=shared
+    )
+    metrics.aggregate_with(workers.render)
+
+    async def serve_siblings(app: web.Application) -> AsyncIterator[None]:
+        await workers.start()  # runs before the listener opens, ends after it closes
+        yield
+        await workers.stop()
+
+    app.cleanup_ctx.append(serve_siblings)
+    return app
 
 
 def supervise(settings: Settings, environ: Mapping[str, str]) -> int:
     """Run the workers until a signal stops them; return the exit status."""
-    env = worker_environment(settings, environ)
+    metrics_dir = tempfile.mkdtemp(prefix="stock-ticker-metrics-")
+    try:
+        return _supervise(settings, environ, metrics_dir)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _supervise(settings: Settings, environ: Mapping[str, str], metrics_dir: str) -> int:
     workers = [
-        subprocess.Popen([sys.executable, "-m", "stock_ticker"], env=env)
-        for _ in range(settings.web_concurrency)
+        subprocess.Popen(
+            [sys.executable, "-m", "stock_ticker"],
+            env=worker_environment(settings, environ, index, metrics_dir),
+        )
+        for index in range(settings.web_concurrency)
     ]
     stopping = False
 

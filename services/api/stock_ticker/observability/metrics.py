@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from itertools import accumulate
 
 from prometheus_client import (
@@ -54,6 +54,18 @@ HTTP_BUCKETS = (
 #: Method label values: the two the API answers, and everything else as one.
 HTTP_METHODS = ("GET", "HEAD", "OTHER")
 UPSTREAM_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0)
+#: Every `outcome` of an upstream call: success, or the class name of the error it raised.
+UPSTREAM_OUTCOMES = (
+    "success",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+    "UpstreamThrottled",
+    "UpstreamRejected",
+    "MalformedResponse",
+    "UnknownSymbol",
+)
+#: Every `reason` an upstream call is not made: the call budget, or a throttle's hold-off.
+BUDGET_REFUSAL_REASONS = ("budget", "hold_off")
 CACHE_OUTCOMES = {
     "hit": "Series answered from a fresh cache entry.",
     "miss": "Requests that needed an upstream refresh.",
@@ -62,7 +74,11 @@ CACHE_OUTCOMES = {
 
 
 class Metrics:
-    """Every metric the service exposes, registered on a private registry."""
+    """Every metric the service exposes, registered on a private registry.
+
+    Each documented label value exists from start-up at 0, so a ratio or a per-outcome panel
+    reads 0 rather than "no data" before the first event of its kind.
+    """
 
     def __init__(self) -> None:
         disable_created_metrics()  # type: ignore[no-untyped-call]  # `_created` samples double the scrape and say nothing here
@@ -81,6 +97,8 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        for outcome in UPSTREAM_OUTCOMES:
+            self.upstream_requests.labels(outcome=outcome)
         self.upstream_duration = Histogram(
             "stock_api_upstream_request_duration_seconds",
             "Time an upstream call took, whatever its outcome.",
@@ -93,12 +111,15 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        for reason in BUDGET_REFUSAL_REASONS:
+            self.budget_refusals.labels(reason=reason)
         self.budget_remaining = Gauge(
             "stock_api_upstream_budget_remaining_calls",
             "Upstream calls left in the rolling 24-hour budget (+Inf when unlimited).",
             registry=r,
         )
         self.budget_remaining.set(float("inf"))
+        self._render: Callable[[], Awaitable[bytes]] = self._own
         self.waiting = Gauge(
             "stock_api_refresh_waiting_requests",
             "Requests waiting on an upstream refresh right now.",
@@ -109,6 +130,21 @@ class Metrics:
             "Requests answered at once (stale or 503) because MAX_WAITING_REQUESTS were waiting.",
             registry=r,
         )
+
+    def track_shared_store(self) -> tuple[Gauge, Counter]:
+        """The shared store's gauge and error counter, registered only when `REDIS_URL` is set:
+        without a shared store there is nothing for them to say."""
+        up = Gauge(
+            "stock_api_shared_store_up",
+            "1 while the shared store (Redis/Valkey) answers, 0 while it is considered down.",
+            registry=self.registry,
+        )
+        errors = Counter(
+            "stock_api_shared_store_errors",
+            "Shared store commands that failed or timed out.",
+            registry=self.registry,
+        )
+        return up, errors
 
     def bind_budget(self, remaining: Callable[[], float]) -> None:
         """Read the budget left at scrape time."""
@@ -122,9 +158,20 @@ class Metrics:
         """Count one upstream call; its duration is timed by prometheus-async around the call."""
         self.upstream_requests.labels(outcome=outcome).inc()
 
-    def render(self) -> tuple[bytes, str]:
-        """The exposition in Prometheus text format, and its content type."""
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+    def exposition(self) -> bytes:
+        """This process's own metrics in Prometheus text format."""
+        return generate_latest(self.registry)
+
+    def aggregate_with(self, render: Callable[[], Awaitable[bytes]]) -> None:
+        """Answer scrapes with `render` instead: the sum over worker processes (workers.py)."""
+        self._render = render
+
+    async def render(self) -> tuple[bytes, str]:
+        """What `/metrics` answers, and its content type."""
+        return await self._render(), CONTENT_TYPE_LATEST
+
+    async def _own(self) -> bytes:
+        return self.exposition()
 
 
 class _Durations:

@@ -176,9 +176,11 @@ async def openapi_json(request: web.Request) -> web.Response:
 
 
 async def to_docs(request: web.Request) -> web.Response:
-    """`/` sends people to the docs. The Location is relative, so behind a proxy serving the
-    app under a prefix `/stock-ticker/` leads to `/stock-ticker/docs`."""
-    return web.Response(status=302, headers={"Location": "docs"})
+    """`/` sends people to the docs. Behind a proxy that announces its prefix the Location is
+    that prefix's docs page (a relative `docs` would turn `/stock-ticker`, no slash, into
+    `/docs`); without one it is relative, so it resolves under any other path mapping too."""
+    prefix = forwarded_prefix(request)
+    return web.Response(status=302, headers={"Location": f"{prefix}/docs" if prefix else "docs"})
 
 
 async def docs_page(request: web.Request) -> web.Response:

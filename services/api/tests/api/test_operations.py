@@ -115,6 +115,11 @@ async def test_the_root_redirects_to_the_docs_relatively(make_client: ClientFact
     followed = await client.get("/")
     assert followed.status == 200
     assert followed.content_type == "text/html"
+    # Behind the ingress both /stock-ticker and /stock-ticker/ arrive as /: the prefix decides.
+    proxied = await client.get(
+        "/", allow_redirects=False, headers={"X-Forwarded-Prefix": "/stock-ticker"}
+    )
+    assert proxied.headers["Location"] == "/stock-ticker/docs"
 
 
 async def test_over_long_target_and_headers_are_problems(make_client: ClientFactory) -> None:

@@ -42,7 +42,8 @@ async def test_workers_share_the_port_and_the_budget_and_drain_together(
         for _ in range(20):
             async with session.get(f"{service.url}/metrics") as response:
                 text = await response.text()
-                assert "stock_api_upstream_budget_remaining_calls 12.0" in text  # 25 // 2
+                # 25 // 2 = 12 per worker; /metrics answers for both (test_worker_metrics.py)
+                assert "stock_api_upstream_budget_remaining_calls 24.0" in text
     service.signal(signal.SIGTERM)
     assert await service.wait_exit(timeout=15) == 0
     for pid in workers:

@@ -160,11 +160,12 @@ def test_average_is_exact_decimal_at_four_places() -> None:
 
 
 def test_average_is_computed_in_decimal_not_float() -> None:
-    # In binary floating point 0.1 + 0.2 + 0.3 == 0.6000000000000001; in decimal it is 0.6.
-    bars = closes("0.1", "0.2", "0.3")
-    assert sum(float(b.close) for b in bars) != 0.6  # the trap exists
+    # 1.00005 is exactly half-way at 4 places in decimal (half-even keeps 1.0000); as a binary
+    # float it is a hair above, so float arithmetic rounds it up, whatever Python's sum() does.
+    bars = closes("1.00005", "1.00005")
+    assert round(sum(float(b.close) for b in bars) / 2, 4) == 1.0001  # the trap exists
 
-    assert str(average_close(bars)) == "0.2000"
+    assert str(average_close(bars)) == "1.0000"
 
 
 def test_average_of_a_repeating_fraction_rounds_to_four_places() -> None:
