@@ -104,7 +104,14 @@ class ListenError(Exception):
 
 
 def raise_open_files_limit() -> None:
-    """Every connection is a file descriptor: use all the hard limit allows, and say so."""
+    """Every connection is a file descriptor: use all the hard limit allows, and say so.
+
+    Where the hard limit is unlimited (macOS) the kernel still refuses a soft limit above its
+    per-process maximum; the limit then stays as it was, and the log says that too.
+    """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):
+        hard = soft
     log.info("open files limit", extra={"soft": hard, "was": soft})

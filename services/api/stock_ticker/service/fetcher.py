@@ -22,18 +22,27 @@ from stock_ticker.domain import PriceSeries
 from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service.budget import Slot
 from stock_ticker.service.errors import BudgetExhausted, restated
-from stock_ticker.service.ports import CallBudget, HoldOffs
+from stock_ticker.service.ports import CallBudget, Failure, HoldOffs
 from stock_ticker.upstream import PriceProvider, UpstreamError, UpstreamRejected, UpstreamThrottled
+from stock_ticker.upstream.parsing import THROTTLE_RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
 
-#: Hold-off after a throttle that did not say for how long.
-THROTTLE_HOLD_OFF_SECONDS = 10.0
 #: Backoff between attempts: full jitter over base * 2**attempt, capped.
 RETRY_BASE_SECONDS = 0.25
 RETRY_CAP_SECONDS = 4.0
 #: An attempt that would get less time than this is not made: it could only turn a 503 into a 504.
 MIN_ATTEMPT_SECONDS = 0.5
+
+
+class RefreshFailed(Exception):
+    """A refresh that ended without a series. `error` is what clients are told; `attempted`
+    says whether any upstream attempt was made (only then did the symbol fail, and rest)."""
+
+    def __init__(self, error: Failure, *, attempted: bool) -> None:
+        super().__init__(error.detail)
+        self.error = error
+        self.attempted = attempted
 
 
 class UpstreamFetcher:
@@ -59,13 +68,18 @@ class UpstreamFetcher:
         self._sleep = sleep
 
     async def fetch(self, symbol: str) -> PriceSeries:
-        """The series, or the last attempt's `UpstreamError` (or `BudgetExhausted`)."""
+        """The series, or `RefreshFailed` with what to tell clients and whether a call was made."""
         settings = self._settings
         deadline = self._clock() + settings.upstream_deadline_seconds
         attempt = 0
+        failed: UpstreamError | None = None  # the last attempt's error, if any
         while True:
             attempt += 1
-            slot = await self._wait_for_slot(deadline)
+            try:
+                slot = await self._wait_for_slot(deadline)
+            except (UpstreamError, BudgetExhausted) as refused:  # held off or over budget
+                # After a failed attempt that attempt's error is the story, not the refusal.
+                raise RefreshFailed(failed or refused, attempted=failed is not None) from None
             remaining = deadline - self._clock()
             call = self._provider.fetch_daily_series(
                 symbol, timeout=min(settings.upstream_timeout_seconds, remaining)
@@ -86,7 +100,8 @@ class UpstreamFetcher:
                     or attempt >= settings.upstream_max_attempts
                     or self._clock() + backoff + MIN_ATTEMPT_SECONDS > deadline
                 ):
-                    raise
+                    raise RefreshFailed(exc, attempted=True) from None
+                failed = exc
                 await self._sleep(backoff)
                 continue
             self._metrics.count_upstream("success")
@@ -117,13 +132,18 @@ class UpstreamFetcher:
             raise
         if slot.wait > 0:
             await self._sleep(slot.wait)
+            try:  # a throttle seen by another refresh while we waited stops this call too
+                await self.check_hold_off()
+            except UpstreamError:
+                await self._budget.refund(slot)
+                raise
         return slot
 
     async def _note_failure(self, symbol: str, exc: UpstreamError) -> None:
         extra = {"symbol": symbol, "error": type(exc).__name__, "retry_after": exc.retry_after}
         if isinstance(exc, UpstreamThrottled) or exc.retry_after:
             # The quota and the upstream's health are per key, not per symbol: hold off all.
-            await self._hold_offs.hold(exc.retry_after or THROTTLE_HOLD_OFF_SECONDS, exc)
+            await self._hold_offs.hold(exc.retry_after or THROTTLE_RETRY_AFTER_SECONDS, exc)
             log.warning("upstream asked us to wait: %s; holding off", exc.detail, extra=extra)
         elif isinstance(exc, UpstreamRejected):
             log.error(

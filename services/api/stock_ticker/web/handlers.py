@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 from aiohttp import web
 from aiohttp.helpers import ETAG_ANY
 from aiohttp_apigami import docs, querystring_schema, response_schema
 
-from stock_ticker.config import Settings
-from stock_ticker.service import CacheState, Quote
+from stock_ticker.service import CacheState, Quote, Quotes
 from stock_ticker.web import problems
 from stock_ticker.web.problems import Problem
 from stock_ticker.web.query import parse_ndays_query
@@ -35,8 +33,8 @@ _READY = b'{"status":"ready"}'
     },
     summary="Latest daily prices and their average close",
     description="The newest `ndays` trading days for `symbol`, newest first, and the average "
-    "closing price over exactly those days. Served from a cache refreshed every "
-    "API_REFRESH_FREQUENCY_MINUTES; see the X-Cache and Cache-Control headers.",
+    "closing price over exactly those days. Served from a cache that stays fresh until the "
+    "next daily bar is due (REFRESH_POLICY); see the X-Cache, Cache-Control and ETag headers.",
 )
 @querystring_schema(NdaysQuerySchema)
 @response_schema(NdaysResponseSchema, 200, description="Prices for the requested days.")
@@ -57,9 +55,10 @@ async def ndays(request: web.Request) -> web.Response:
     request[REQUESTED_SYMBOL] = symbol
     if not settings.admits(symbol):
         raise problems.symbol_not_allowed(symbol)
-    quote = await request.app[QUOTES].get(symbol)
+    quotes = request.app[QUOTES]
+    quote = await quotes.get(symbol)
     rendered = ndays_answer(quote.series, query.ndays or settings.ndays, quote.source)
-    headers = _headers(quote, rendered.etag, settings)
+    headers = _headers(quote, rendered.etag, _cache_extensions(quotes))
     if _not_modified(request, rendered.etag, quote.modified):
         return web.Response(status=304, headers=headers)
     return web.Response(body=rendered.body, headers=headers)
@@ -83,18 +82,19 @@ def _quotable(text: str | None) -> str:
 
 
 @lru_cache(maxsize=4)
-def _cache_extensions(settings: Settings) -> str:
-    """RFC 5861 windows, the service's own: a refresh takes at most the upstream deadline, and a
-    failing upstream is answered from the stale copy until it is MAX_STALE_SECONDS old."""
-    swr = math.ceil(settings.upstream_deadline_seconds)
-    return f", stale-while-revalidate={swr}, stale-if-error={int(settings.max_stale_seconds)}"
+def _cache_extensions(quotes: Quotes) -> str:
+    """The Cache-Control extensions, formatted once per service (hashed by identity)."""
+    return (
+        f", stale-while-revalidate={quotes.stale_while_revalidate}"
+        f", stale-if-error={quotes.stale_if_error}"
+    )
 
 
-def _headers(quote: Quote, etag: str, settings: Settings) -> dict[str, str]:
+def _headers(quote: Quote, etag: str, extensions: str) -> dict[str, str]:
     headers = {
         "Content-Type": "application/json",
         "X-Cache": quote.state,
-        "Cache-Control": f"max-age={quote.max_age}{_cache_extensions(settings)}",
+        "Cache-Control": f"max-age={quote.max_age}{extensions}",
         "ETag": etag,
         "Last-Modified": http_date(quote.modified),
     }

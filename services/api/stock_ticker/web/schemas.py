@@ -82,7 +82,7 @@ class NdaysResponseSchema(Schema):
         required=True,
         validate=validate.OneOf(SOURCES),
         metadata={
-            "description": "`alphavantage` for live data, `sample` for the bundled synthetic "
+            "description": "`alphavantage` for live data, `sample` for the bundled sample "
             "data served when no API key is set."
         },
     )

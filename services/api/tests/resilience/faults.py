@@ -69,7 +69,8 @@ class Fault:
     replies: tuple[Reply, ...] = ()
     #: Nothing listens: the upstream's port refuses connections.
     refuse: bool = False
-    #: Retry-After the client is given with the first answer (every 503 has one).
+    #: Retry-After the client is given with the first answer: the rest the failure starts, or
+    #: longer if the upstream asked; none for an unknown symbol.
     retry_after: int | None = None
     #: The per-attempt timeout to configure (short for the stall, generous otherwise).
     timeout: float = 2.0
@@ -101,7 +102,15 @@ def _unavailable(fault_id: str, detail: str, retry_after: int = 10, **kw: Any) -
 
 
 def _bad_answer(fault_id: str, detail: str, reply: Reply) -> Fault:
-    return Fault(fault_id, 502, "upstream-bad-answer", "Bad upstream answer", detail, (reply,))
+    return Fault(
+        fault_id,
+        502,
+        "upstream-bad-answer",
+        "Bad upstream answer",
+        detail,
+        (reply,),
+        retry_after=int(REST_BASE_SECONDS),  # the rest it starts, told from the first answer
+    )
 
 
 def _throttled(fault_id: str, body: dict[str, str]) -> Fault:
@@ -127,6 +136,7 @@ FAULTS: list[Fault] = [
         "Upstream timeout",
         "did not answer",
         (Reply(stall=True),),
+        retry_after=int(REST_BASE_SECONDS),
         timeout=0.2,
     ),
     _unavailable("connection-refused", "unreachable", refuse=True),
@@ -137,7 +147,7 @@ FAULTS: list[Fault] = [
     _unavailable(
         "http-503-retry-after",
         "HTTP 503",
-        retry_after=7,
+        retry_after=int(REST_BASE_SECONDS),  # every call holds off 7 s; this symbol rests 10
         replies=(Reply(b"busy", status=503, headers={"Retry-After": "7"}),),
         rest=REST_BASE_SECONDS,  # every call holds off 7 s; this symbol rests the usual 10
         throttle=True,

@@ -106,7 +106,7 @@ async def test_without_a_copy_a_failed_symbol_rests_and_is_answered_at_once(
     provider.then("MSFT", [MalformedResponse("html")])
     with pytest.raises(MalformedResponse) as first:
         await quotes.get("MSFT")
-    assert first.value.retry_after is None  # the upstream said nothing about when
+    assert first.value.retry_after == REST_BASE_SECONDS  # the rest it starts, told at once
     clock.advance(4)
     with pytest.raises(MalformedResponse) as resting:
         await quotes.get("MSFT")
@@ -384,3 +384,54 @@ async def test_a_defect_in_a_refresh_is_not_mistaken_for_an_upstream_fault(
     provider.fetch_daily_series = broken  # type: ignore[assignment]
     with pytest.raises(RuntimeError, match="bug"):
         await quotes.get("MSFT")
+
+
+async def test_a_hold_off_that_starts_while_a_refresh_waits_for_its_slot_stops_it(
+    clock: FakeClock,
+) -> None:
+    provider = ScriptedProvider()
+    quotes, metrics = make(provider, clock, upstream_rate_per_second=1.0, upstream_daily_budget=5)
+
+    async def throttled_meanwhile(seconds: float) -> None:  # another refresh got throttled
+        await quotes._hold_offs.hold(60, UpstreamThrottled("limit", retry_after=60))
+        await clock.sleep(seconds)
+
+    quotes._fetcher._sleep = throttled_meanwhile
+    assert (await quotes.get("AAPL")).state is CacheState.MISS  # the first slot: no wait
+    with pytest.raises(UpstreamThrottled, match="holding off"):
+        await quotes.get("MSFT")  # waits a second for its slot; the hold-off starts meanwhile
+    assert [symbol for symbol, _ in provider.calls] == ["AAPL"]  # MSFT never called
+    assert sample(metrics, "stock_api_upstream_budget_remaining_calls") == 4  # slot refunded
+    clock.advance(60)
+    assert (await quotes.get("MSFT")).state is CacheState.MISS  # and MSFT did not rest
+
+
+async def test_a_hold_off_between_attempts_is_not_a_failure_of_the_symbol(
+    clock: FakeClock,
+) -> None:
+    provider = ScriptedProvider()
+    quotes, _ = make(provider, clock)
+    provider.then("MSFT", [UpstreamUnavailable("500")])
+
+    async def throttle_meanwhile(seconds: float) -> None:  # another refresh got throttled
+        await quotes._hold_offs.hold(30, UpstreamThrottled("limit", retry_after=30))
+        await clock.sleep(seconds)
+
+    quotes._fetcher._sleep = throttle_meanwhile
+    with pytest.raises(UpstreamUnavailable, match="500") as failed:
+        await quotes.get("MSFT")  # the attempt's own error, not the hold-off
+    assert len(provider.calls) == 1
+    assert failed.value.retry_after == REST_BASE_SECONDS
+
+
+async def test_a_budget_refusal_after_a_failed_attempt_reports_the_attempt(
+    clock: FakeClock,
+) -> None:
+    provider = ScriptedProvider()
+    quotes, _ = make(provider, clock, upstream_daily_budget=1)
+    provider.then("MSFT", [UpstreamUnavailable("500")])
+    with pytest.raises(UpstreamUnavailable, match="500"):  # not "budget spent"
+        await quotes.get("MSFT")
+    with pytest.raises(UpstreamUnavailable, match="refresh failed recently"):
+        await quotes.get("MSFT")  # and the symbol rests: a call was spent
+    assert len(provider.calls) == 1

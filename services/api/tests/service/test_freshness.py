@@ -62,3 +62,18 @@ def test_the_delay_after_the_close_is_configurable() -> None:
 )
 def test_otherwise_the_fixed_ttl_applies(series: PriceSeries, settings: Settings) -> None:
     assert fresh_for(series, ny("2026-12-05 12:00"), settings) == 3600.0
+
+
+def test_an_intraday_bar_is_fresh_only_until_its_own_session_is_due() -> None:
+    # The upstream answered today's bar at 11:00, before today's close: it may still change.
+    now = ny("2026-12-01 11:00")
+    assert fresh_for(through("2026-12-01"), now, MARKET) == ny("2026-12-01 16:30") - now
+    # Fetched after its session's bar was due, the same bar is final: fresh until tomorrow's.
+    later = ny("2026-12-01 16:40")
+    assert fresh_for(through("2026-12-01"), later, MARKET) == ny("2026-12-02 16:30") - later
+
+
+def test_fresh_until_crosses_a_clock_change_by_the_hour() -> None:
+    # Friday 2026-10-30 to Monday 2026-11-02 crosses the end of daylight saving (Nov 1).
+    now = ny("2026-10-31 12:00")
+    assert fresh_for(through("2026-10-30"), now, MARKET) == ny("2026-11-02 16:30") - now
