@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 
 import pytest
 
@@ -435,3 +436,68 @@ async def test_a_budget_refusal_after_a_failed_attempt_reports_the_attempt(
     with pytest.raises(UpstreamUnavailable, match="refresh failed recently"):
         await quotes.get("MSFT")  # and the symbol rests: a call was spent
     assert len(provider.calls) == 1
+
+
+async def test_a_copy_stays_usable_for_max_stale_after_its_freshness_ends(
+    clock: FakeClock,
+) -> None:
+    provider = ScriptedProvider()
+    quotes, _ = make(provider, clock, cache_ttl_seconds=3 * 86400.0, max_stale_seconds=3600.0)
+    await quotes.get("MSFT")  # fresh for three days, as over a long weekend
+    clock.advance(3 * 86400 + 3599)
+    provider.then("MSFT", [UpstreamUnavailable("down", transient=False)])
+    stale = await quotes.get("MSFT")  # the first failure after the weekend still has a copy
+    assert stale.state is CacheState.STALE
+    assert stale.age == 3 * 86400 + 3599
+
+
+async def test_refresh_ahead_tries_once_per_rest_and_logs_it_once(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    provider = ScriptedProvider()
+    quotes, _, flight = with_flight(provider, clock, refresh_ahead_seconds=30.0)
+    await quotes.get("MSFT")
+    clock.advance(35)  # inside the refresh-ahead window
+    provider.then("MSFT", [MalformedResponse("html")])
+    with caplog.at_level(logging.WARNING, logger="stock_ticker.service.quotes"):
+        for _ in range(100):
+            assert (await quotes.get("MSFT")).state is CacheState.HIT
+            await flight.wait_idle()
+    assert len(provider.calls) == 2
+    assert caplog.text.count("refresh ahead failed") == 1
+    clock.advance(REST_BASE_SECONDS)  # the rest is over, the entry still fresh: a new try
+    assert (await quotes.get("MSFT")).state is CacheState.HIT
+    await flight.wait_idle()
+    assert len(provider.calls) == 3
+
+
+async def test_after_the_shutdown_grace_no_refresh_starts(clock: FakeClock) -> None:
+    provider = ScriptedProvider()
+    quotes, _ = make(provider, clock)
+    await expired_copy(quotes, clock)
+    quotes.cancel_refreshes_after(0)
+    await asyncio.sleep(0)  # the timer fires
+    stale = await quotes.get("MSFT")
+    assert (stale.state, stale.stale_reason) == (CacheState.STALE, "the service is shutting down")
+    with pytest.raises(UpstreamUnavailable, match="shutting down"):
+        await quotes.get("AAPL")
+    assert len(provider.calls) == 1  # only the copy's fetch, before shutdown
+    await quotes.close()
+
+
+async def test_with_stale_wait_zero_the_waiting_bound_does_not_stop_revalidation(
+    clock: FakeClock,
+) -> None:
+    provider = ScriptedProvider()
+    quotes, _, flight = with_flight(provider, clock, stale_wait_seconds=0, max_waiting_requests=1)
+    await expired_copy(quotes, clock)
+    provider.gate = asyncio.Event()
+    cold = asyncio.ensure_future(quotes.get("AAPL"))  # the one request allowed to wait
+    await asyncio.sleep(0)
+    assert quotes.waiting == 1
+    assert (await quotes.get("MSFT")).state is CacheState.STALE  # answered without waiting...
+    assert "MSFT" in flight  # ...and its refresh started all the same
+    provider.gate.set()
+    await cold
+    await flight.wait_idle()
+    assert (await quotes.get("MSFT")).state is CacheState.HIT

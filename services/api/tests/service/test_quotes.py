@@ -154,9 +154,9 @@ async def test_stale_copy_expires_after_max_staleness(clock: FakeClock) -> None:
     quotes, _ = make(provider, clock, max_stale_seconds=100.0)
     provider.then("MSFT", [series(), MalformedResponse("html"), MalformedResponse("html")])
     await quotes.get("MSFT")
-    clock.advance(100)  # as old as a stale copy may be
+    clock.advance(60 + 100)  # fresh for 60 s, then stale for as long as a copy may be
     assert (await quotes.get("MSFT")).state is CacheState.STALE
-    clock.advance(10.001)  # past the cooldown, and the copy is now too old
+    clock.advance(10.001)  # past the rest, and the copy is now too old
     with pytest.raises(MalformedResponse):
         await quotes.get("MSFT")
 
