@@ -76,8 +76,8 @@ venv: $(STAMP) ## Create .venv with the service and the test tools
 run: $(RUN_STAMP) ## Serve on :$(PORT) in the foreground (sample data unless STOCKS_API_KEY is set)
 	PORT=$(PORT) $(BIN)/python -m stock_ticker
 
-test: $(STAMP) ## Every check: lint, types, tests with the 100% coverage gate, infra checks
-	$(BIN)/tox run -e lint,type,test,infra
+test: $(STAMP) ## Every check: lint, types, tests with the 100% coverage gate, infra checks, the bench package
+	$(BIN)/tox run -e lint,type,test,infra,bench
 
 test-py313: $(STAMP) ## The test suite on Python 3.13 (the image's), with the same coverage gate
 	$(BIN)/tox run -e py313
@@ -91,8 +91,8 @@ lint: $(STAMP) ## ruff lint and format check
 type: $(STAMP) ## mypy --strict
 	$(BIN)/tox run -e type
 
-bench: $(STAMP) ## Benchmarks against a bare-aiohttp baseline; writes docs/benchmarks.md (BENCH_ARGS=--quick)
-	$(BIN)/python scripts/bench $(BENCH_ARGS)
+bench: $(STAMP) ## Benchmarks against a bare-aiohttp baseline (needs wrk); writes docs/benchmarks.md (BENCH_ARGS=--quick)
+	PYTHONPATH=tools $(BIN)/python -m bench $(BENCH_ARGS)
 
 ndays: ## Ask a running service for prices: make ndays [SYMBOL=MSFT NDAYS=7 URL=...]
 	@curl -sS --fail-with-body "$${URL:-http://localhost:$(PORT)}/ndays?symbol=$(SYMBOL)&ndays=$(NDAYS)"; \

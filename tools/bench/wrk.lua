@@ -1,4 +1,4 @@
--- wrk script used by scripts/bench.
+-- wrk script of the bench (tools/bench/wrk.py).
 --
 -- done(): prints one line "BENCH_JSON {...}" with requests, duration, latency percentiles (in
 -- microseconds) and every error count wrk keeps; errors.status counts non-2xx/3xx answers (the

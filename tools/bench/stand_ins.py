@@ -1,7 +1,7 @@
-"""The two stand-in servers that `scripts/bench` starts next to the service.
+"""The two stand-in servers the bench starts next to the service (processes.Fleet).
 
-    python scripts/bench_servers.py upstream --port P --data-dir DIR [--latency-ms 150]
-    python scripts/bench_servers.py baseline --port P --body-size N
+    python -m bench.stand_ins upstream --port P --data-dir DIR [--latency-ms 150]
+    python -m bench.stand_ins baseline --port P --body-size N
 
 `upstream` is a fake Alpha Vantage: `GET /query?function=TIME_SERIES_DAILY&symbol=X&...` answers
 after a fixed latency with the bundled sample file for X (or, for a symbol with no file, the MSFT
@@ -10,6 +10,7 @@ times each of its own answers; `GET /_stats` returns both as JSON, with the call
 and the seconds since each symbol's last call began or ended. `GET /_control?mode=M` switches
 how every later call is answered (issue 9): `ok` (the default), `500` (HTTP 500 at once) or
 `hang` (no answer until the caller gives up, the mode changes, or 10 minutes have passed).
+upstream_control.py is the bench's side of these two paths.
 
 `baseline` is a bare aiohttp application: one handler that answers every GET path with the same
 fixed JSON body of `--body-size` bytes. No middleware, no access log. It is what aiohttp itself
@@ -17,7 +18,8 @@ can do on this machine, and the service's figures are reported as a ratio to it.
 
 Both run on the same event loop as the service (uvloop when it is installed; `--loop asyncio`
 for the standard loop) so that the ratio measures the application, not the loop. Both stop
-cleanly on SIGINT or SIGTERM.
+cleanly on SIGINT or SIGTERM. Only aiohttp and the standard library: the process imports
+nothing else of the bench.
 """
 
 from __future__ import annotations
@@ -163,7 +165,7 @@ def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description="A stand-in server for the bench.")
     parser.add_argument("kind", choices=["upstream", "baseline"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)

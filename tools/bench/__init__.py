@@ -1,0 +1,28 @@
+"""The benchmark harness: the service against a bare-aiohttp baseline, on this machine, in one run.
+
+    make bench                                            # full run, ~10 min on 2 cores
+    make bench BENCH_ARGS="--quick --no-write"            # smoke run, printed, ~4 min
+    make bench BENCH_ARGS="--only failure,abandoned --no-write"
+    PYTHONPATH=tools .venv/bin/python -m bench --help     # every knob
+
+A run starts, each the same way (processes.py), a fake Alpha Vantage upstream with a fixed
+latency, the service in its deployed configuration pointed at it, and the baseline: a bare
+aiohttp app answering a fixed body of the size of the service's 7-day `/ndays` answer
+(stand_ins.py). It runs the scenarios (scenarios/), judges the issues' targets on the figures
+(judging.py) and writes docs/benchmarks.md from templates (report.py, templates/) and
+docs/benchmarks.json, every raw figure (results.py, codec.py), unless --no-write.
+
+`--only` runs some of the scenarios (options.SCENARIO_NAMES) and so writes a partial report: it
+then needs --no-write or other --out-md/--out-json. `--service-src DIR` runs the service from
+another checkout's services/api (a `git worktree` of an older commit, say) for before/after
+figures; `--save-json PATH` writes the raw report there whatever --no-write says, and
+`--before PATH` (such a saved report) adds a before → after table to the issue 9 section.
+
+Only 127.0.0.1 is ever contacted. It needs wrk (`apt-get install wrk`) and the project's venv,
+whose interpreter also runs the service and the stand-ins.
+
+Layout: options (knobs) → run (the order of a run) → scenarios/* (one per scenario) on top of
+processes (starting and stopping servers), wrk and rounds (warm load), clients (raw HTTP bursts
+and impatient clients), prober (liveness during a load), upstream_control (the fake's counters
+and failure mode); results (typed figures) → judging (targets) → report (Markdown).
+"""

@@ -1,0 +1,1 @@
+"""Tests of the bench package, on recorded reports (recorded.py)."""

@@ -1,0 +1,68 @@
+"""Recorded reports, read into the result types: what judging and the report are tested on.
+
+- full-run-3c24ea8: the full run docs/benchmarks.json recorded at 3c24ea8 (issue 5 scenarios).
+- issue9-quick-83dcb1c: `--quick --only failure,abandoned` by the single-file harness at 83dcb1c,
+  the layout `--before` files written before the package have.
+- quick-run-0349406: `make bench BENCH_ARGS="--quick --no-write ..."` by this package, every
+  scenario, the service at 0349406 on a busy shared machine (its figures are noisy: three
+  targets are not met, the 304's CPU among them).
+- Each `.md` beside them is its rendered report (no notes), checked by test_report.py; after a
+  deliberate change to a template, rewrite them with `UPDATE_GOLDEN=1 tox run -e bench`.
+
+`with_conditional` adds an issue 12 section to the recorded full run, built from its own warm
+/ndays row, so that its figures can be moved across each target's line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from bench.codec import load_report
+from bench.results import Conditional, ConditionalCheck, RecordedRatio, Report
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RECORDED = ("full-run-3c24ea8", "issue9-quick-83dcb1c", "quick-run-0349406")
+ETAG = '"0a52e5aed609b67e9cd19006158f4a9c"'
+
+
+def recorded(name: str) -> Report:
+    return load_report((FIXTURES / f"{name}.json").read_text())
+
+
+def with_conditional(
+    report: Report,
+    *,
+    cpu_304: float,
+    recorded_ratio: float | None = 0.61,
+    recorded_quick: bool = False,
+    status: int = 304,
+) -> Report:
+    """`report` with a 304 row (the 200's figures, `cpu_304` µs/req, no body) and its checks."""
+    assert report.warm is not None
+    ndays = report.warm["service:ndays"]
+    not_modified = replace(
+        ndays,
+        title="warm /ndays, If-None-Match: its ETag (304)",
+        cpu_us_per_request=cpu_304,
+        bytes_per_response=180.0,
+    )
+    checks = [
+        ConditionalCheck(when, status, ETAG, "HIT", 0 if status == 304 else 854)
+        for when in ("before the rounds", "after the rounds")
+    ]
+    previous = None
+    if recorded_ratio is not None:
+        previous = RecordedRatio(
+            path="docs/benchmarks.json",
+            date="2026-11-29 06:26 UTC",
+            commit="3c24ea8",
+            quick=recorded_quick,
+            rps_ratio=recorded_ratio,
+            cpu_us_per_request=36.9,
+        )
+    return replace(
+        report,
+        warm={**report.warm, "service:ndays-304": not_modified},
+        conditional=Conditional("/ndays", ETAG, checks, previous),
+    )

@@ -1,0 +1,144 @@
+"""docs/benchmarks.md as rendered from recorded reports."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bench.cli import read_before
+from bench.judging import judged
+from bench.report import NOTES_MARKER, TEMPLATES, kept_notes, render
+from bench.results import Before, Report
+from tests.recorded import ETAG, FIXTURES, RECORDED, recorded, with_conditional
+
+
+@pytest.mark.parametrize("name", RECORDED)
+def test_a_recorded_report_renders_as_recorded(name: str) -> None:
+    """The goldens were checked against what the single-file harness wrote for the same JSON:
+    they differ only in naming `make bench` (tools/bench) and in one sentence's place."""
+    text = render(judged(recorded(name)), "")
+    golden = FIXTURES / f"{name}.md"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()
+
+
+def test_every_placeholder_is_filled(full_run: Report, issue9_run: Report) -> None:
+    everything = replace(
+        with_conditional(full_run, cpu_304=30.0),
+        failure=issue9_run.failure,
+        abandoned=issue9_run.abandoned,
+        before=Before(
+            date=issue9_run.date,
+            command=issue9_run.command,
+            machine=issue9_run.machine,
+            options=issue9_run.options,
+            path="before.json",
+            failure=issue9_run.failure,
+            abandoned=issue9_run.abandoned,
+        ),
+    )
+    text = render(judged(everything), "")
+    assert "$" not in text
+    used = {line.split(" (")[0] for line in text.splitlines() if line.startswith("#")}
+    assert {
+        "## Targets",
+        "## Warm scenarios",
+        "## Cold stampede",
+        "## Memory",
+        "## Start-up",
+        "## Issue 9: failing upstream, abandoned clients",
+        "### Targets",
+        "### Before → after",
+        "### First request after expiry with a failing upstream",
+        "### Abandoned clients",
+        "## Issue 12: conditional requests",
+    } <= used
+    assert sorted(p.stem for p in TEMPLATES.glob("*.md")) == sorted(
+        [
+            "abandoned",
+            "before_after",
+            "conditional",
+            "failure",
+            "issue5_targets",
+            "issue9",
+            "memory",
+            "report",
+            "stampede",
+            "startup",
+            "targets",
+            "warm",
+            "warm_cpu",
+            "warm_loads",
+        ]
+    )
+
+
+def test_the_conditional_section_shows_the_recorded_200_as_context(full_run: Report) -> None:
+    text = render(judged(with_conditional(full_run, cpu_304=30.0)), "")
+    section = text.split("## Issue 12: conditional requests")[1]
+    assert "| 200, recorded at `3c24ea8` (2026-11-29 06:26 UTC) | - | 0.61x | - | 36.9 |" in section
+    assert "| 200, this run | 27,109 | 0.61x | 3.91 | 36.9 | 1.00x | 1,231 | 0 |" in section
+    assert "| 304, this run | 27,109 | 0.61x | 3.91 | 30.0 | 0.81x | 180 | 0 |" in section
+    assert "before the rounds 304, X-Cache HIT, the same ETag, 0 body bytes" in section
+    assert "| a 304 costs no more CPU per request than a 200 (same rounds) |" in section
+    assert "| warm /ndays, If-None-Match: its ETag (304) | 27,109 | 0.61x |" in text  # warm table
+    assert ETAG not in section  # the load's header, not worth a table cell
+
+
+def test_a_partial_run_says_so_and_shows_only_what_ran(issue9_run: Report) -> None:
+    text = render(judged(issue9_run), "")
+    assert "- **Scenarios:** only failure, abandoned (`--only`: a partial report)" in text
+    assert "## Warm scenarios" not in text
+    assert "- **Load:**" not in text
+    assert "## Targets (issue 5)" not in text
+
+
+def test_a_target_not_met_stands_out(full_run: Report) -> None:
+    assert full_run.startup is not None
+    slow = replace(full_run, startup=replace(full_run.startup, service_median_s=1.5))
+    assert "| start-up to ready < 1 s | 1.50 s median, 0.22 s max | **NOT met** |" in render(
+        judged(slow), ""
+    )
+
+
+def test_the_before_after_table_pairs_the_same_measurements(issue9_run: Report) -> None:
+    before = Before(
+        date="2026-12-01 20:52 UTC",
+        command="make bench",
+        machine=replace(issue9_run.machine, service_commit="e56360f"),
+        options=issue9_run.options,
+        path="before.json",
+        failure=issue9_run.failure,
+    )
+    text = render(judged(replace(issue9_run, before=before)), "")
+    table = text.split("### Before → after")[1].split("###")[0]
+    assert "Before: the same scenarios on the service at commit `e56360f`" in table
+    assert "| first STALE after expiry, HTTP 500, 1 client | 1.00 s | 1.00 s |" in table
+    assert "| abandoned clients, cold symbol: /healthz p99 (max) | - | 3.9 ms (10) |" in table
+
+
+def test_the_notes_below_the_marker_are_kept(tmp_path: Path, full_run: Report) -> None:
+    page = tmp_path / "benchmarks.md"
+    assert kept_notes(page) == ""
+    page.write_text(f"# old figures\n{NOTES_MARKER}\n## Why\n\nBecause $5 of reasons.\n")
+    notes = kept_notes(page)
+    assert notes == "## Why\n\nBecause $5 of reasons.\n"
+    assert render(judged(full_run), notes).endswith(f"{NOTES_MARKER}\n{notes}")
+    page.write_text("# no marker\n")
+    assert kept_notes(page) == ""
+
+
+def test_a_report_saved_by_the_single_file_harness_serves_as_before(issue9_run: Report) -> None:
+    text = (FIXTURES / "issue9-quick-83dcb1c.json").read_text()
+    before = read_before("saved.json", text)
+    assert (before.path, before.date, before.failure) == (
+        "saved.json",
+        issue9_run.date,
+        issue9_run.failure,
+    )
+    page = render(judged(replace(issue9_run, before=before)), "")
+    assert "| first STALE after expiry, HTTP 500, 1 client | 1.00 s | 1.00 s |" in page
