@@ -1,4 +1,6 @@
-"""Fixtures shared by the API and end-to-end tests."""
+"""Fixtures shared by the tests. The folders mirror the package (domain/, upstream/, service/,
+web/, observability/), plus e2e/, resilience/ and cluster/, whose tests carry the marker of
+their folder (`-m "not e2e"` runs the in-process tests alone)."""
 
 from __future__ import annotations
 
@@ -93,3 +95,14 @@ def mocked() -> Iterator[aioresponses]:
         aioresponses(passthrough=["http://127.0.0.1"]) as mock,
     ):
         yield mock
+
+
+_FOLDER_MARKS = {"e2e": "e2e", "resilience": "resilience", "cluster": "cluster"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test of e2e/, resilience/ and cluster/ with its folder's marker."""
+    for item in items:
+        folder = item.path.parent.name
+        if folder in _FOLDER_MARKS:
+            item.add_marker(_FOLDER_MARKS[folder])

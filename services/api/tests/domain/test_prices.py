@@ -8,7 +8,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 import pytest
 
 from stock_ticker.domain import DailyBar, PriceSeries, average_close
-from tests.unit.builders import bar, day
+from tests.support.builders import bar, day
 
 FOUR = Decimal("0.0001")
 

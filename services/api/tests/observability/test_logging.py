@@ -274,7 +274,7 @@ def test_flush_with_nothing_pending_does_not_touch_the_stream() -> None:
 def test_sink_handler_writes_json_lines_through_the_sink() -> None:
     stream = RecordingStream()
     handler = SinkHandler(LineSink(stream))
-    logger = logging.getLogger("tests.unit.sink_handler")
+    logger = logging.getLogger("tests.observability.sink_handler")
     logger.addHandler(handler)
     logger.propagate = False
     try:
@@ -287,7 +287,7 @@ def test_sink_handler_writes_json_lines_through_the_sink() -> None:
     first, second = lines(stream)
     assert first["message"] == "first line"
     assert first["symbol"] == "IBM"
-    assert first["logger"] == "tests.unit.sink_handler"
+    assert first["logger"] == "tests.observability.sink_handler"
     assert second["message"] == "second"
 
 

@@ -25,7 +25,7 @@ from stock_ticker.upstream.parsing import (
     parse_daily_body,
     parse_daily_document,
 )
-from tests.unit.builders import FIELDS, daily_doc, day, encode, meta, row
+from tests.support.builders import FIELDS, daily_doc, day, encode, meta, row
 
 # --- the upstream's own words ---------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from stock_ticker.domain import SYMBOL_PATTERN
 from stock_ticker.upstream import sample
 from stock_ticker.upstream.errors import MalformedResponse, UnknownSymbol
 from stock_ticker.upstream.sample import SampleProvider, sample_symbols
-from tests.unit.builders import daily_doc, encode, row
+from tests.support.builders import daily_doc, encode, row
 
 DATA_DIR = resources.files("stock_ticker.upstream") / "data"
 BUNDLED = sorted(
