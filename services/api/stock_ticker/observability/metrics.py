@@ -90,7 +90,7 @@ class Metrics:
         self.requests = RequestStats(HTTP_BUCKETS)
         r.register(self.requests)
         #: Answers by cache outcome (`hit`, `miss`, `stale`), counted by the service.
-        self.cache = self.requests.cache
+        self._cache = self.requests.cache
         self.upstream_requests = Counter(
             "stock_api_upstream_requests",
             "Upstream calls by outcome (success or the error class).",
@@ -154,9 +154,24 @@ class Metrics:
         """Read the number of waiting requests at scrape time."""
         self.waiting.set_function(waiting)
 
+    # What the service counts goes through these methods, one per kind of event, whatever
+    # holds the number underneath (a plain counter on the loop, or a prometheus-client metric).
+
+    def count_answer(self, outcome: str) -> None:
+        """One answer by cache outcome: `hit`, `miss` or `stale` (on the warm path: a dict add)."""
+        self._cache[outcome] += 1
+
     def count_upstream(self, outcome: str) -> None:
         """Count one upstream call; its duration is timed by prometheus-async around the call."""
         self.upstream_requests.labels(outcome=outcome).inc()
+
+    def count_refusal(self, reason: str) -> None:
+        """One upstream call not made: `budget` or `hold_off`."""
+        self.budget_refusals.labels(reason=reason).inc()
+
+    def count_overflow(self) -> None:
+        """One request answered at once because MAX_WAITING_REQUESTS were waiting."""
+        self.waiting_overflow.inc()
 
     def exposition(self) -> bytes:
         """This process's own metrics in Prometheus text format."""

@@ -111,7 +111,7 @@ class UpstreamFetcher:
         """Raise the hold-off's cause, restated with the time left, while one is in force."""
         held = await self._hold_offs.held()
         if held is not None:
-            self._metrics.budget_refusals.labels(reason="hold_off").inc()
+            self._metrics.count_refusal("hold_off")
             raise restated(
                 held.cause,
                 f"{held.cause.detail}; holding off upstream calls",
@@ -128,7 +128,7 @@ class UpstreamFetcher:
             # Wait for a slot only if an attempt still fits in the deadline after it.
             slot = await self._budget.reserve(max(0.0, deadline - now - MIN_ATTEMPT_SECONDS))
         except BudgetExhausted:
-            self._metrics.budget_refusals.labels(reason="budget").inc()
+            self._metrics.count_refusal("budget")
             raise
         if slot.wait > 0:
             await self._sleep(slot.wait)
