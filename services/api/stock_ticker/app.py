@@ -49,11 +49,18 @@ def create_app(
         timeout = aiohttp.ClientTimeout(
             total=None, connect=settings.upstream_timeout_seconds, sock_read=None
         )
-        async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
+        # A new connection per call (25 a day make the handshake free): a connection closed
+        # without an answer is then the upstream hanging up, never a stale pooled socket.
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(
+            timeout=timeout, raise_for_status=False, connector=connector
+        ) as session:
             # aiohttp silently sends a GET again when the connection drops before the answer's
-            # headers; each of those spends a call of the quota. Attempts are ours to count.
+            # headers, and no public setting turns that off; each resend spends a call of the
+            # quota. Attempts are ours to count (the fault matrix's hang-up row holds it).
             session._retry_connection = False
             app[QUOTES] = quotes_factory(factory(session), settings, registry)
+            await app[QUOTES].start()
             yield
             await app[QUOTES].close()
 
@@ -61,8 +68,7 @@ def create_app(
         # Runs as the listener closes, before requests in flight are awaited (for at most
         # SHUTDOWN_TIMEOUT_SECONDS): refreshes end a little before that, so their waiters are
         # answered instead of cut off.
-        grace = settings.shutdown_timeout_seconds
-        app[QUOTES].cancel_refreshes_after(max(0.0, grace - min(1.0, grace / 2)))
+        app[QUOTES].cancel_refreshes_after(settings.shutdown_timeout_seconds)
 
     app.cleanup_ctx.append(quotes_ctx)
     app.on_shutdown.append(stop_refreshes)

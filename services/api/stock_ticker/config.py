@@ -61,6 +61,7 @@ class Settings:
     redis_url: str = field(default="", repr=False)
     redis_password: str = field(default="", repr=False)
     redis_fallback_daily_budget: int = 2
+    redis_timeout_seconds: float = 0.1
     refresh_policy: str = "market"
     market_data_delay_seconds: float = 1800.0
 
@@ -169,12 +170,15 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             2,
             "an integer >= 0 (0: no upstream calls while the shared store is unreachable)",
         ),
+        redis_timeout_seconds=read(
+            "REDIS_TIMEOUT_SECONDS", _positive, 0.1, "a positive number of seconds"
+        ),
         refresh_policy=read("REFRESH_POLICY", _policy, "market", "market or fixed"),
         market_data_delay_seconds=read(
             "MARKET_DATA_DELAY_MINUTES",
-            _minutes_as_seconds_or_zero,
+            _delay_minutes,
             1800.0,
-            "a number of minutes >= 0",
+            "a number of minutes from 0 to 1440",
         ),
     )
     if settings.upstream_deadline_seconds < settings.upstream_timeout_seconds:
@@ -220,16 +224,18 @@ def _non_negative(raw: str) -> float:
 
 
 def _minutes_as_seconds(raw: str) -> float:
-    if _non_negative(raw) == 0:
-        raise ValueError(raw)
-    return _minutes_as_seconds_or_zero(raw)
-
-
-def _minutes_as_seconds_or_zero(raw: str) -> float:
-    seconds = 60 * _non_negative(raw)
+    seconds = 60 * _positive(raw)
     if not math.isfinite(seconds):
         raise ValueError(raw)
     return seconds
+
+
+def _delay_minutes(raw: str) -> float:
+    """At most a day: the next session's bar is due by then anyway."""
+    minutes = _non_negative(raw)
+    if minutes > 1440:
+        raise ValueError(raw)
+    return 60 * minutes
 
 
 def _policy(raw: str) -> str:

@@ -15,10 +15,12 @@ DAY_SECONDS = 86400.0
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """A reserved call: when it may be made (on the budget's clock) and how long to wait for it."""
+    """A reserved call: when it may be made (on the budget's clock) and how long to wait for it.
+    A slot from the shared budget also names its entry there (`ticket`), to refund it."""
 
     at: float
     wait: float
+    ticket: str | None = None
 
 
 class UpstreamBudget:

@@ -16,6 +16,11 @@ REST_CAP_SECONDS = 300.0
 MAX_REMEMBERED = 10_000
 
 
+def rest_seconds(failures: int, at_least: float) -> float:
+    """How long a symbol rests after its `failures`-th consecutive failed refresh."""
+    return max(at_least, min(REST_CAP_SECONDS, REST_BASE_SECONDS * 2.0 ** min(failures - 1, 32)))
+
+
 @dataclass(frozen=True, slots=True)
 class _Rest:
     hold: Hold
@@ -45,9 +50,7 @@ class MemoryHoldOffs:
     async def failed(self, symbol: str, cause: Failure, at_least: float) -> float:
         previous = self._rests.pop(symbol, None)
         failures = 1 if previous is None else previous.failures + 1
-        seconds = max(
-            at_least, min(REST_CAP_SECONDS, REST_BASE_SECONDS * 2.0 ** min(failures - 1, 32))
-        )
+        seconds = rest_seconds(failures, at_least)
         self._rests[symbol] = _Rest(Hold(self._clock() + seconds, cause), failures)
         if len(self._rests) > MAX_REMEMBERED:
             self._rests.popitem(last=False)

@@ -43,5 +43,8 @@ class MemorySeriesStore:
             oldest, _ = self._lru.popitem(last=False)
             await self._cache.delete(oldest)
 
+    async def pull(self, *keys: str) -> bool:
+        return False  # process memory is the only tier
+
     async def close(self) -> None:
         await self._cache.close()

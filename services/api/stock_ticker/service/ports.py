@@ -50,6 +50,11 @@ class SeriesStore(Protocol):
 
     async def set(self, key: str, value: Any, ttl: float) -> None: ...
 
+    async def pull(self, *keys: str) -> bool:
+        """Copy into process memory what a deployment-wide tier holds under `keys` that is
+        newer than what is there (one round trip); True if anything came. A store with no
+        such tier returns False at once."""
+
     async def close(self) -> None: ...
 
 

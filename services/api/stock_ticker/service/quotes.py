@@ -17,6 +17,8 @@ fetcher's (`service/fetcher.py`).
   copy or with the same problem and `Retry-After`, and nobody calls the upstream.
 - At most `MAX_WAITING_REQUESTS` requests wait on refreshes; the next is answered at once. A
   request whose client went away stops waiting; the refresh it joined goes on for the others.
+- With `REDIS_URL` the mechanisms are the deployment's (`service/shared/`), and a missing or
+  stale entry is first pulled from the shared tier: another replica may have refreshed it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,7 +37,7 @@ from stock_ticker.domain import PriceSeries
 from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service.budget import UpstreamBudget
 from stock_ticker.service.errors import BudgetExhausted, TooManyWaiting, restated
-from stock_ticker.service.fetcher import UpstreamFetcher
+from stock_ticker.service.fetcher import RefreshFailed, UpstreamFetcher
 from stock_ticker.service.freshness import fresh_for
 from stock_ticker.service.hold_offs import MemoryHoldOffs
 from stock_ticker.service.memory_store import MemorySeriesStore
@@ -46,6 +49,8 @@ from stock_ticker.service.ports import (
     HoldOffs,
     SeriesStore,
 )
+from stock_ticker.service.shared import shared_state
+from stock_ticker.service.shared.codec import Clocks
 from stock_ticker.service.single_flight import SingleFlight
 from stock_ticker.upstream import PriceProvider, UnknownSymbol, UpstreamError, UpstreamUnavailable
 
@@ -103,19 +108,40 @@ class Quotes:
         self._metrics = metrics
         self._clock = clock
         self._wall = wall  # the calendar and Last-Modified need the time of day
-        self._store = store or MemorySeriesStore(
+        memory = MemorySeriesStore(
             settings.cache_max_symbols, frozenset({settings.symbol, *settings.allowed_symbols})
         )
-        self._flight: Flight = flight or SingleFlight[str, CachedSeries]()
-        self._budget = budget or UpstreamBudget(
-            settings.upstream_rate_per_second, settings.upstream_daily_budget, clock
+        #: With REDIS_URL, the mechanisms the whole deployment shares (service/shared/).
+        shared = (
+            shared_state(settings, metrics, memory, Clocks(clock, wall))
+            if settings.redis_url
+            else None
         )
-        self._hold_offs = hold_offs or MemoryHoldOffs(clock)
+        self._shared = shared
+        self._store = store or (shared.store if shared else memory)
+        self._flight: Flight = flight or (
+            shared.flight if shared else SingleFlight[str, CachedSeries]()
+        )
+        self._budget = budget or (
+            shared.budget
+            if shared
+            else UpstreamBudget(
+                settings.upstream_rate_per_second, settings.upstream_daily_budget, clock
+            )
+        )
+        self._hold_offs = hold_offs or (shared.hold_offs if shared else MemoryHoldOffs(clock))
         self._fetcher = UpstreamFetcher(
             provider, settings, metrics, self._budget, self._hold_offs, clock=clock, sleep=sleep
         )
         #: Requests waiting on a refresh right now.
         self.waiting = 0
+        self._ahead_after: dict[str, float] = {}  # refresh ahead waits out a failure's rest
+        self._closing: asyncio.TimerHandle | None = None
+        self._refusing = False  # set at the end of shutdown's grace
+        #: RFC 5861 windows of this cache, for Cache-Control: a refresh takes at most the
+        #: upstream deadline; a failing upstream is answered from the stale copy this long.
+        self.stale_while_revalidate = math.ceil(settings.upstream_deadline_seconds)
+        self.stale_if_error = int(settings.max_stale_seconds)
         metrics.bind_waiting(lambda: self.waiting)
         if provider.metered:
             metrics.bind_budget(self._budget.remaining_today)
@@ -130,7 +156,7 @@ class Quotes:
         entry: CachedSeries | None = self._store.peek(symbol)
         now = self._clock()
         if entry is not None and now < entry.fresh_until:
-            self._metrics.cache["hit"] += 1
+            self._metrics.count_answer("hit")
             if entry.fresh_until - now <= self._settings.refresh_ahead_seconds:
                 self._refresh_in_background(symbol)
             max_age = round(entry.fresh_until - now)
@@ -139,23 +165,44 @@ class Quotes:
             )
         return await self._refreshed(symbol, entry if self._usable(entry, now) else None)
 
-    def cancel_refreshes_after(self, seconds: float) -> None:
-        """Shutdown: refreshes still running after `seconds` are cancelled, and the requests
-        waiting on them answered (stale copy, or 503), so the process exits within its grace."""
-        asyncio.get_running_loop().call_later(seconds, self._flight.cancel_all)
+    async def start(self) -> None:
+        """Check the shared store once, if there is one; nothing else is sent at start-up."""
+        if self._shared is not None:
+            await self._shared.start()
+
+    def cancel_refreshes_after(self, grace: float) -> None:
+        """Shutdown with `grace` seconds for what is in flight: a little before it ends (a
+        second, or half of a short grace) refreshes are cancelled, no new one starts, and the
+        requests waiting on them are answered (stale copy, or 503) before the grace is over."""
+        seconds = max(0.0, grace - min(CLOSE_GRACE_SECONDS, grace / 2))
+        self._closing = asyncio.get_running_loop().call_later(seconds, self._stop_refreshing)
+
+    def _stop_refreshing(self) -> None:
+        self._refusing = True
+        self._flight.cancel_all()
 
     async def close(self) -> None:
         """Let what is left of the refreshes finish briefly, then drop the cache."""
+        if self._closing is not None:
+            self._closing.cancel()
+        self._refusing = True  # nothing new starts while the last ones finish
         await self._flight.wait_idle(timeout=CLOSE_GRACE_SECONDS)
         await self._store.close()
 
     async def _refreshed(self, symbol: str, copy: CachedSeries | None) -> Quote:
         """The slow path: the entry is missing or past its freshness."""
+        if await self._store.pull(symbol, _unknown_key(symbol)):  # another replica refreshed
+            entry: CachedSeries | None = self._store.peek(symbol)
+            now = self._clock()
+            if entry is not None and now < entry.fresh_until:
+                return await self.get(symbol)  # a hit now
+            if self._usable(entry, now):
+                copy = entry
         available: tuple[str, ...] | None = self._store.peek(_unknown_key(symbol))
         if available is not None:  # remembered with the symbols the source said it has
             if copy is not None:
                 return self._stale(copy, "upstream no longer knows this symbol")
-            self._metrics.cache["hit"] += 1
+            self._metrics.count_answer("hit")
             raise UnknownSymbol(
                 "upstream does not know this symbol (remembered)", available=available
             )
@@ -171,17 +218,24 @@ class Quotes:
             if copy is not None:
                 return self._stale(copy, held.detail)
             raise
-        if self.waiting >= self._settings.max_waiting_requests:
-            self._metrics.waiting_overflow.inc()
+        if self._refusing:  # shutting down: no refresh would finish in time
+            stopping = UpstreamUnavailable(
+                "the service is shutting down", retry_after=BUSY_RETRY_AFTER_SECONDS
+            )
+            if copy is not None:
+                return self._stale(copy, stopping.detail)
+            raise stopping
+        timeout = None if copy is None else self._settings.stale_wait_seconds
+        if timeout != 0 and self.waiting >= self._settings.max_waiting_requests:
+            self._metrics.count_overflow()
             if copy is not None:
                 return self._stale(copy, "too many requests are waiting on refreshes")
             raise TooManyWaiting(
                 "too many requests are waiting on upstream refreshes",
                 retry_after=BUSY_RETRY_AFTER_SECONDS,
             )
-        self._metrics.cache["miss"] += 1
+        self._metrics.count_answer("miss")
         task = self._flight.start(symbol, lambda: self._refresh(symbol))
-        timeout = None if copy is None else self._settings.stale_wait_seconds
         if timeout != 0:
             self.waiting += 1
             try:  # a cancelled request (client gone) stops here; the shared task goes on
@@ -202,24 +256,30 @@ class Quotes:
         raise failure
 
     def _usable(self, entry: CachedSeries | None, now: float) -> TypeGuard[CachedSeries]:
-        """Whether `entry` may still be served stale."""
-        return entry is not None and now - entry.fetched_at <= self._settings.max_stale_seconds
+        """Whether `entry` may still be served stale: up to MAX_STALE_SECONDS past its
+        freshness, however long that was (days over a weekend under the market policy)."""
+        return entry is not None and now - entry.fresh_until <= self._settings.max_stale_seconds
 
     def _stale(self, entry: CachedSeries, reason: str) -> Quote:
-        self._metrics.cache["stale"] += 1
+        self._metrics.count_answer("stale")
         age = int(self._clock() - entry.fetched_at)
         return Quote(entry.series, self.source, CacheState.STALE, 0, age, reason, entry.modified)
 
     def _refresh_in_background(self, symbol: str) -> None:
         def report(task: asyncio.Task[CachedSeries]) -> None:
-            failure = _failure(task)
-            if failure is not None:
-                log.warning("refresh ahead failed", extra={"symbol": symbol, "error": str(failure)})
+            exc = None if task.cancelled() else task.exception()
+            if exc is None:
+                self._ahead_after.pop(symbol, None)
+                return
+            # Not again until the rest it started (or found) is over: one attempt, one line.
+            retry_after = getattr(exc, "retry_after", None) or 0.0
+            self._ahead_after[symbol] = self._clock() + retry_after
+            log.warning("refresh ahead failed", extra={"symbol": symbol, "error": str(exc)})
 
-        if symbol not in self._flight:  # one refresh, and one report, per expiry
-            self._flight.start(symbol, lambda: self._refresh(symbol, ahead=True)).add_done_callback(
-                report
-            )
+        if symbol in self._flight or self._clock() < self._ahead_after.get(symbol, 0.0):
+            return  # one refresh, and one report, per expiry; none while resting
+        task = self._flight.start(symbol, lambda: self._refresh(symbol, ahead=True))
+        task.add_done_callback(report)
 
     async def _refresh(self, symbol: str, *, ahead: bool = False) -> CachedSeries:
         settings = self._settings
@@ -229,23 +289,25 @@ class Quotes:
                 raise restated(rest.cause, rest.cause.detail, rest.until - self._clock())
         try:
             series = await self._fetcher.fetch(symbol)
-        except UnknownSymbol as unknown:
-            if settings.negative_cache_seconds > 0:
-                await self._store.set(
-                    _unknown_key(symbol), unknown.available, settings.negative_cache_seconds
+        except RefreshFailed as failed:
+            error = failed.error
+            if isinstance(error, UnknownSymbol):
+                if settings.negative_cache_seconds > 0:
+                    await self._store.set(
+                        _unknown_key(symbol), error.available, settings.negative_cache_seconds
+                    )
+            elif failed.attempted:  # a hold-off or budget refusal is no failure of the symbol
+                seconds = await self._hold_offs.failed(symbol, error, error.retry_after or 0.0)
+                error.retry_after = max(error.retry_after or 0.0, seconds)  # told from the start
+                log.info(
+                    "symbol rests after a failed refresh",
+                    extra={"symbol": symbol, "seconds": seconds},
                 )
-            raise
-        except UpstreamError as exc:  # a budget refusal spent nothing and knows its own time
-            at_least = min(exc.retry_after or 0.0, settings.max_hold_off_seconds)
-            seconds = await self._hold_offs.failed(symbol, exc, at_least)
-            log.info(
-                "symbol rests after a failed refresh", extra={"symbol": symbol, "seconds": seconds}
-            )
-            raise
+            raise error from None
         now, wall = self._clock(), self._wall()
         fresh = fresh_for(series, wall, settings)
         entry = CachedSeries(series, now, now + fresh, int(wall))
-        await self._store.set(symbol, entry, max(fresh, settings.max_stale_seconds))
+        await self._store.set(symbol, entry, fresh + settings.max_stale_seconds)
         await self._hold_offs.succeeded(symbol)
         return entry
 

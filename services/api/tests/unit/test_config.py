@@ -45,6 +45,10 @@ DOCUMENTED_DEFAULTS = {
     "keepalive_timeout_seconds": 75.0,
     "refresh_policy": "market",
     "market_data_delay_seconds": 1800.0,
+    "redis_url": "",
+    "redis_password": "",
+    "redis_fallback_daily_budget": 2,
+    "redis_timeout_seconds": 0.1,
 }
 
 VARIABLES = [
@@ -76,6 +80,10 @@ VARIABLES = [
     "KEEPALIVE_TIMEOUT_SECONDS",
     "REFRESH_POLICY",
     "MARKET_DATA_DELAY_MINUTES",
+    "REDIS_URL",
+    "REDIS_PASSWORD",
+    "REDIS_FALLBACK_DAILY_BUDGET",
+    "REDIS_TIMEOUT_SECONDS",
 ]
 
 
@@ -158,8 +166,16 @@ VALID = [
     ("KEEPALIVE_TIMEOUT_SECONDS", "5", "keepalive_timeout_seconds", 5.0),
     ("REFRESH_POLICY", "fixed", "refresh_policy", "fixed"),
     ("REFRESH_POLICY", "Market", "refresh_policy", "market"),
+    ("REDIS_URL", "redis://valkey:6379/0", "redis_url", "redis://valkey:6379/0"),
+    ("REDIS_URL", "rediss://:pw@valkey:6380/1", "redis_url", "rediss://:pw@valkey:6380/1"),
+    ("REDIS_URL", "unix:///run/valkey.sock", "redis_url", "unix:///run/valkey.sock"),
+    ("REDIS_PASSWORD", "s3cret", "redis_password", "s3cret"),
+    ("REDIS_FALLBACK_DAILY_BUDGET", "0", "redis_fallback_daily_budget", 0),
+    ("REDIS_FALLBACK_DAILY_BUDGET", "5", "redis_fallback_daily_budget", 5),
+    ("REDIS_TIMEOUT_SECONDS", "0.5", "redis_timeout_seconds", 0.5),
     ("MARKET_DATA_DELAY_MINUTES", "0", "market_data_delay_seconds", 0.0),
     ("MARKET_DATA_DELAY_MINUTES", "45", "market_data_delay_seconds", 2700.0),
+    ("MARKET_DATA_DELAY_MINUTES", "1440", "market_data_delay_seconds", 86400.0),
 ]
 
 
@@ -257,8 +273,13 @@ INVALID = [
     ("MAX_WAITING_REQUESTS", "many", "an integer from 1 to 1000000"),
     ("KEEPALIVE_TIMEOUT_SECONDS", "-1", "a positive number of seconds"),
     ("REFRESH_POLICY", "calendar", "market or fixed"),
-    ("MARKET_DATA_DELAY_MINUTES", "-5", "a number of minutes >= 0"),
-    ("MARKET_DATA_DELAY_MINUTES", "1e308", "a number of minutes >= 0"),
+    ("REDIS_URL", "http://valkey:6379", "a redis://, rediss:// or unix:// URL"),
+    ("REDIS_URL", "redis://", "a redis://, rediss:// or unix:// URL"),
+    ("REDIS_FALLBACK_DAILY_BUDGET", "-1", "an integer >= 0"),
+    ("REDIS_TIMEOUT_SECONDS", "0", "a positive number of seconds"),
+    ("MARKET_DATA_DELAY_MINUTES", "-5", "a number of minutes from 0 to 1440"),
+    ("MARKET_DATA_DELAY_MINUTES", "1441", "a number of minutes from 0 to 1440"),
+    ("MARKET_DATA_DELAY_MINUTES", "5000000000", "a number of minutes from 0 to 1440"),
     ("ALLOWED_SYMBOLS", "AAPL,,MSFT", "'*' or a comma-separated list of symbols"),
     ("ALLOWED_SYMBOLS", "AAPL;MSFT", "'*' or a comma-separated list of symbols"),
     ("ALLOWED_SYMBOLS", "AAPL MSFT", "'*' or a comma-separated list of symbols"),
@@ -293,8 +314,9 @@ def test_invalid_values_name_the_variable_and_the_accepted_form(
 
 
 def test_every_variable_with_a_form_is_covered_by_an_invalid_case() -> None:
-    # STOCKS_API_KEY is free-form, HOST takes any address (checked when listening).
-    free_form = {"STOCKS_API_KEY", "HOST"}
+    # STOCKS_API_KEY and REDIS_PASSWORD are free-form, HOST takes any address (checked when
+    # listening).
+    free_form = {"STOCKS_API_KEY", "REDIS_PASSWORD", "HOST"}
     assert {case[0] for case in INVALID} == set(VARIABLES) - free_form
 
 
@@ -358,6 +380,18 @@ def test_the_key_is_not_in_the_settings_repr() -> None:
     assert SECRET not in str(settings)
     assert SECRET not in f"{settings}"
     assert "symbol='IBM'" in repr(settings)  # the repr is still useful for everything else
+
+
+def test_the_shared_store_password_is_in_no_repr_nor_error() -> None:
+    settings = load_settings(
+        {"REDIS_URL": f"redis://:{SECRET}@valkey:6379/0", "REDIS_PASSWORD": SECRET}
+    )
+
+    assert settings.redis_password == SECRET
+    assert SECRET not in repr(settings)
+    with pytest.raises(ConfigError) as info:
+        load_settings({"REDIS_URL": f"http://:{SECRET}@valkey:6379/0"})
+    assert SECRET not in "".join(traceback.format_exception(info.value))
 
 
 def test_live_is_true_for_any_non_empty_key() -> None:
