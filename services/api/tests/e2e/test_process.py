@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import signal
 import subprocess
@@ -20,6 +21,8 @@ from tests.e2e.conftest import ServiceFactory, free_port
 from tests.fakes import BAD_KEY, DAILY_LIMIT, INVALID_CALL, FakeAlphaVantage, Reply
 
 Upstream = tuple[FakeAlphaVantage, str]
+#: A child started with a bare environment still reports its coverage (`patch = subprocess`).
+_COVERAGE_ENV = {k: v for k, v in os.environ.items() if k.startswith("COVERAGE")}
 
 
 def live_env(host: str, **extra: str) -> dict[str, str]:
@@ -200,7 +203,7 @@ async def test_sample_mode_warns_and_serves_every_bundled_symbol(
 def test_bad_configuration_exits_2_with_one_line(variable: str, value: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "stock_ticker"],
-        env={"PATH": "/usr/bin:/bin", variable: value, "STOCKS_API_KEY": API_KEY},
+        env={**_COVERAGE_ENV, "PATH": "/usr/bin:/bin", variable: value, "STOCKS_API_KEY": API_KEY},
         capture_output=True,
         text=True,
         timeout=30,
@@ -230,7 +233,7 @@ async def test_log_level_above_info_silences_the_access_log(start_service: Servi
 def _start_failing(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "stock_ticker"],
-        env={"PATH": "/usr/bin:/bin", "STOCKS_API_KEY": API_KEY, **env},
+        env={**_COVERAGE_ENV, "PATH": "/usr/bin:/bin", "STOCKS_API_KEY": API_KEY, **env},
         capture_output=True,
         text=True,
         timeout=30,
