@@ -41,8 +41,8 @@ INGRESS_PORT ?= 8080
 INGRESS_NGINX_VERSION ?= 1.13.2
 INGRESS_NGINX_MANIFEST ?= https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v$(INGRESS_NGINX_VERSION)/deploy/static/provider/cloud/deploy.yaml
 # The variables the service reads (from config.py), passed through to `docker run` when set.
-APP_VAR_CALL := (read|environ[.]get)[(] *"[A-Z_0-9]+"
-APP_VARS := $(filter-out PORT HOST,$(shell tr -s '\n ' ' ' < $(API)/stock_ticker/config.py | grep -oE '$(APP_VAR_CALL)' | grep -oE '[A-Z][A-Z_0-9]+' | sort -u))
+# Read from config.py's table when the recipe runs (the venv exists by then).
+APP_VARS = $(filter-out PORT HOST,$(shell $(BIN)/python -c 'from stock_ticker.config import VARIABLES; print(*(v.name for v in VARIABLES))'))
 OVERLAY := build/k8s
 
 .PHONY: help venv kube-context run test test-py313 lint type bench clean ndays build build-tests docker-run docker-test \
@@ -112,7 +112,7 @@ build: ## Build the api image $(IMAGE) (docker)
 build-tests: ## Build the test image $(TEST_IMAGE) (dev dependencies and tox envs)
 	$(DOCKER) build -f $(DOCKERFILE) --target test -t $(TEST_IMAGE) .
 
-docker-run: build ## Run the api image on :$(PORT), read-only; reloads when services/api/stock_ticker changes
+docker-run: $(RUN_STAMP) build ## Run the api image on :$(PORT), read-only; reloads when services/api/stock_ticker changes
 	$(DOCKER) run --rm --name stock-ticker-dev --read-only --tmpfs /tmp \
 		--cap-drop ALL --security-opt no-new-privileges -p $(PORT):8000 \
 		$(foreach v,$(APP_VARS),-e $(v)) -e PYTHONPATH=/src \

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from typing import Any
 
 from yarl import URL
 
@@ -15,7 +15,6 @@ from stock_ticker.domain.symbols import MAX_NDAYS, SYMBOL_PATTERN
 
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -75,111 +74,32 @@ class Settings:
         return symbol == self.symbol or self.allow_any_symbol or symbol in self.allowed_symbols
 
 
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """One environment variable: the `Settings` field it fills, how its text is read, and the
+    form named in the error. Its default is the field's own default in `Settings`."""
+
+    name: str
+    field: str
+    parse: Callable[[str], Any]
+    accepted: str
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
-    """Build `Settings` from an environment mapping; raise `ConfigError` on the first bad value."""
+    """Build `Settings` from an environment mapping; raise `ConfigError` on the first bad value.
 
-    def read(name: str, parse: Callable[[str], T], default: T, accepted: str) -> T:
-        raw = environ.get(name)
-        if raw is None or raw.strip() == "":
-            return default
+    An unset or blank variable keeps the field's default."""
+    values: dict[str, Any] = {}
+    for variable in VARIABLES:
+        raw = environ.get(variable.name, "").strip()
+        if not raw:
+            continue
         try:
-            return parse(raw.strip())
+            values[variable.field] = variable.parse(raw)
         except (ValueError, InvalidOperation, KeyError):
-            raise ConfigError(name, accepted) from None
-
-    allowed_raw = environ.get("ALLOWED_SYMBOLS", "").strip()
-    allowed: frozenset[str] = read(
-        "ALLOWED_SYMBOLS",
-        _symbol_list,
-        frozenset(),
-        "'*' or a comma-separated list of symbols (1-10 of A-Z, 0-9, '.', '-')",
-    )
+            raise ConfigError(variable.name, variable.accepted) from None
     settings = Settings(
-        symbol=read("SYMBOL", parse_symbol, "MSFT", "1-10 characters of A-Z, 0-9, '.', '-'"),
-        ndays=read("NDAYS", _int_in(1, MAX_NDAYS), 7, f"an integer from 1 to {MAX_NDAYS}"),
-        stocks_api_host=read(
-            "STOCKS_API_HOST", _http_url, "https://www.alphavantage.co/", "an http(s) URL"
-        ),
-        stocks_api_key=environ.get("STOCKS_API_KEY", "").strip(),
-        log_level=read("LOG_LEVEL", _log_level, "INFO", "one of " + ", ".join(_LOG_LEVELS)),
-        enable_metrics=read("ENABLE_METRICS", _flag, False, "true, 1, yes, false, 0, no or empty"),
-        cache_ttl_seconds=read(
-            "API_REFRESH_FREQUENCY_MINUTES",
-            _minutes_as_seconds,
-            3600.0,
-            "a positive number of minutes",
-        ),
-        port=read("PORT", _int_in(1, 65535), 8000, "an integer from 1 to 65535"),
-        host=read("HOST", str, "0.0.0.0", "an address to listen on"),  # noqa: S104 - see Settings
-        allowed_symbols=allowed,
-        allow_any_symbol=allowed_raw == "*",
-        upstream_timeout_seconds=read(
-            "UPSTREAM_TIMEOUT_SECONDS", _positive, 10.0, "a positive number of seconds"
-        ),
-        upstream_deadline_seconds=read(
-            "UPSTREAM_DEADLINE_SECONDS", _positive, 20.0, "a positive number of seconds"
-        ),
-        upstream_rate_per_second=read(
-            "UPSTREAM_RATE_PER_SECOND", _non_negative, 1.0, "a number >= 0 (0 disables the limit)"
-        ),
-        upstream_daily_budget=read(
-            "UPSTREAM_DAILY_BUDGET",
-            _int_in(0, 10**9),
-            25,
-            "an integer >= 0 (0 disables the limit)",
-        ),
-        max_stale_seconds=read(
-            "MAX_STALE_SECONDS", _non_negative, 86400.0, "a number of seconds >= 0 (0: no stale)"
-        ),
-        negative_cache_seconds=read(
-            "NEGATIVE_CACHE_SECONDS", _non_negative, 300.0, "a number of seconds >= 0"
-        ),
-        refresh_ahead_seconds=read(
-            "REFRESH_AHEAD_SECONDS", _non_negative, 0.0, "a number of seconds >= 0 (0: off)"
-        ),
-        cache_max_symbols=read(
-            "CACHE_MAX_SYMBOLS", _int_in(1, 100_000), 256, "an integer from 1 to 100000"
-        ),
-        shutdown_drain_seconds=read(
-            "SHUTDOWN_DRAIN_SECONDS", _non_negative, 5.0, "a number of seconds >= 0"
-        ),
-        shutdown_timeout_seconds=read(
-            "SHUTDOWN_TIMEOUT_SECONDS", _positive, 10.0, "a positive number of seconds"
-        ),
-        web_concurrency=read("WEB_CONCURRENCY", _int_in(1, 64), 1, "an integer from 1 to 64"),
-        stale_wait_seconds=read(
-            "STALE_WAIT_SECONDS", _non_negative, 1.0, "a number of seconds >= 0 (0: answer at once)"
-        ),
-        upstream_max_attempts=read(
-            "UPSTREAM_MAX_ATTEMPTS", _int_in(1, 10), 2, "an integer from 1 to 10"
-        ),
-        max_hold_off_seconds=read(
-            "MAX_HOLD_OFF_SECONDS", _positive, 3600.0, "a positive number of seconds"
-        ),
-        max_waiting_requests=read(
-            "MAX_WAITING_REQUESTS", _int_in(1, 1_000_000), 1000, "an integer from 1 to 1000000"
-        ),
-        keepalive_timeout_seconds=read(
-            "KEEPALIVE_TIMEOUT_SECONDS", _positive, 75.0, "a positive number of seconds"
-        ),
-        redis_url=read("REDIS_URL", _redis_url, "", "a redis://, rediss:// or unix:// URL"),
-        redis_password=environ.get("REDIS_PASSWORD", "").strip(),
-        redis_fallback_daily_budget=read(
-            "REDIS_FALLBACK_DAILY_BUDGET",
-            _int_in(0, 10**9),
-            2,
-            "an integer >= 0 (0: no upstream calls while the shared store is unreachable)",
-        ),
-        redis_timeout_seconds=read(
-            "REDIS_TIMEOUT_SECONDS", _positive, 0.1, "a positive number of seconds"
-        ),
-        refresh_policy=read("REFRESH_POLICY", _policy, "market", "market or fixed"),
-        market_data_delay_seconds=read(
-            "MARKET_DATA_DELAY_MINUTES",
-            _delay_minutes,
-            1800.0,
-            "a number of minutes from 0 to 1440",
-        ),
+        **values, allow_any_symbol=environ.get("ALLOWED_SYMBOLS", "").strip() == "*"
     )
     if settings.upstream_deadline_seconds < settings.upstream_timeout_seconds:
         # No attempt could ever use its whole timeout: surely not what was meant.
@@ -269,3 +189,146 @@ def _log_level(raw: str) -> str:
     if raw.upper() not in _LOG_LEVELS:
         raise ValueError(raw)
     return raw.upper()
+
+
+_SECONDS = "a positive number of seconds"
+_SECONDS_OR_ZERO = "a number of seconds >= 0"
+
+#: Every variable the service reads, in the order of the README's table. `Settings`, the README
+#: check, the ConfigMap check and the Makefile's pass-through list all come from here.
+VARIABLES: tuple[Variable, ...] = (
+    Variable("SYMBOL", "symbol", parse_symbol, "1-10 characters of A-Z, 0-9, '.', '-'"),
+    Variable(
+        "NDAYS",
+        "ndays",
+        _int_in(1, MAX_NDAYS),
+        f"an integer from 1 to {MAX_NDAYS}",
+    ),
+    Variable("STOCKS_API_KEY", "stocks_api_key", str, "any text (the Alpha Vantage key)"),
+    Variable("STOCKS_API_HOST", "stocks_api_host", _http_url, "an http(s) URL"),
+    Variable(
+        "ALLOWED_SYMBOLS",
+        "allowed_symbols",
+        _symbol_list,
+        "'*' or a comma-separated list of symbols (1-10 of A-Z, 0-9, '.', '-')",
+    ),
+    Variable(
+        "API_REFRESH_FREQUENCY_MINUTES",
+        "cache_ttl_seconds",
+        _minutes_as_seconds,
+        "a positive number of minutes",
+    ),
+    Variable("REFRESH_POLICY", "refresh_policy", _policy, "market or fixed"),
+    Variable(
+        "MARKET_DATA_DELAY_MINUTES",
+        "market_data_delay_seconds",
+        _delay_minutes,
+        "a number of minutes from 0 to 1440",
+    ),
+    Variable("LOG_LEVEL", "log_level", _log_level, "one of " + ", ".join(_LOG_LEVELS)),
+    Variable(
+        "ENABLE_METRICS",
+        "enable_metrics",
+        _flag,
+        "true, 1, yes, false, 0, no or empty",
+    ),
+    Variable("PORT", "port", _int_in(1, 65535), "an integer from 1 to 65535"),
+    Variable("HOST", "host", str, "an address to listen on"),
+    Variable("UPSTREAM_TIMEOUT_SECONDS", "upstream_timeout_seconds", _positive, _SECONDS),
+    Variable(
+        "UPSTREAM_DEADLINE_SECONDS",
+        "upstream_deadline_seconds",
+        _positive,
+        _SECONDS,
+    ),
+    Variable(
+        "UPSTREAM_RATE_PER_SECOND",
+        "upstream_rate_per_second",
+        _non_negative,
+        "a number >= 0 (0 disables the limit)",
+    ),
+    Variable(
+        "UPSTREAM_DAILY_BUDGET",
+        "upstream_daily_budget",
+        _int_in(0, 10**9),
+        "an integer >= 0 (0 disables the limit)",
+    ),
+    Variable(
+        "MAX_STALE_SECONDS",
+        "max_stale_seconds",
+        _non_negative,
+        "a number of seconds >= 0 (0: no stale)",
+    ),
+    Variable(
+        "NEGATIVE_CACHE_SECONDS",
+        "negative_cache_seconds",
+        _non_negative,
+        _SECONDS_OR_ZERO,
+    ),
+    Variable(
+        "REFRESH_AHEAD_SECONDS",
+        "refresh_ahead_seconds",
+        _non_negative,
+        "a number of seconds >= 0 (0: off)",
+    ),
+    Variable(
+        "CACHE_MAX_SYMBOLS",
+        "cache_max_symbols",
+        _int_in(1, 100_000),
+        "an integer from 1 to 100000",
+    ),
+    Variable(
+        "SHUTDOWN_DRAIN_SECONDS",
+        "shutdown_drain_seconds",
+        _non_negative,
+        _SECONDS_OR_ZERO,
+    ),
+    Variable("SHUTDOWN_TIMEOUT_SECONDS", "shutdown_timeout_seconds", _positive, _SECONDS),
+    Variable(
+        "STALE_WAIT_SECONDS",
+        "stale_wait_seconds",
+        _non_negative,
+        "a number of seconds >= 0 (0: answer at once)",
+    ),
+    Variable(
+        "UPSTREAM_MAX_ATTEMPTS",
+        "upstream_max_attempts",
+        _int_in(1, 10),
+        "an integer from 1 to 10",
+    ),
+    Variable("MAX_HOLD_OFF_SECONDS", "max_hold_off_seconds", _positive, _SECONDS),
+    Variable(
+        "MAX_WAITING_REQUESTS",
+        "max_waiting_requests",
+        _int_in(1, 1_000_000),
+        "an integer from 1 to 1000000",
+    ),
+    Variable(
+        "KEEPALIVE_TIMEOUT_SECONDS",
+        "keepalive_timeout_seconds",
+        _positive,
+        _SECONDS,
+    ),
+    Variable(
+        "WEB_CONCURRENCY",
+        "web_concurrency",
+        _int_in(1, 64),
+        "an integer from 1 to 64",
+    ),
+    Variable(
+        "REDIS_URL",
+        "redis_url",
+        _redis_url,
+        "a redis://, rediss:// or unix:// URL",
+    ),
+    Variable("REDIS_PASSWORD", "redis_password", str, "any text (the shared store's password)"),
+    Variable(
+        "REDIS_FALLBACK_DAILY_BUDGET",
+        "redis_fallback_daily_budget",
+        _int_in(0, 10**9),
+        "an integer >= 0 (0: no upstream calls while the shared store is unreachable)",
+    ),
+    Variable("REDIS_TIMEOUT_SECONDS", "redis_timeout_seconds", _positive, _SECONDS),
+)
+#: Variables whose value is free text: a secret or an address, checked where it is used.
+FREE_FORM = frozenset({"STOCKS_API_KEY", "REDIS_PASSWORD", "HOST"})

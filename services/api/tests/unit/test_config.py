@@ -5,98 +5,58 @@ from __future__ import annotations
 import dataclasses
 import re
 import traceback
+from pathlib import Path
 
 import pytest
 
-from stock_ticker.config import ConfigError, Settings, load_settings, parse_symbol
+from stock_ticker.config import (
+    FREE_FORM,
+    VARIABLES,
+    ConfigError,
+    Settings,
+    load_settings,
+    parse_symbol,
+)
 
 SECRET = "SECRET-KEY-9d81c0ffee"  # distinctive, so a leak is easy to spot
 
 # --- defaults -------------------------------------------------------------------------------
 
-# The defaults documented in the README's Configuration table.
-DOCUMENTED_DEFAULTS = {
-    "symbol": "MSFT",
-    "ndays": 7,
-    "stocks_api_host": "https://www.alphavantage.co/",
-    "stocks_api_key": "",
-    "log_level": "INFO",
-    "enable_metrics": False,
-    "cache_ttl_seconds": 3600.0,
-    "port": 8000,
-    "host": "0.0.0.0",
-    "allowed_symbols": frozenset(),
-    "allow_any_symbol": False,
-    "upstream_timeout_seconds": 10.0,
-    "upstream_deadline_seconds": 20.0,
-    "upstream_rate_per_second": 1.0,
-    "upstream_daily_budget": 25,
-    "max_stale_seconds": 86400.0,
-    "negative_cache_seconds": 300.0,
-    "refresh_ahead_seconds": 0.0,
-    "cache_max_symbols": 256,
-    "shutdown_drain_seconds": 5.0,
-    "shutdown_timeout_seconds": 10.0,
-    "web_concurrency": 1,
-    "stale_wait_seconds": 1.0,
-    "upstream_max_attempts": 2,
-    "max_hold_off_seconds": 3600.0,
-    "max_waiting_requests": 1000,
-    "keepalive_timeout_seconds": 75.0,
-    "refresh_policy": "market",
-    "market_data_delay_seconds": 1800.0,
-    "redis_url": "",
-    "redis_password": "",
-    "redis_fallback_daily_budget": 2,
-    "redis_timeout_seconds": 0.1,
-}
-
-VARIABLES = [
-    "SYMBOL",
-    "NDAYS",
-    "STOCKS_API_HOST",
-    "STOCKS_API_KEY",
-    "ALLOWED_SYMBOLS",
-    "API_REFRESH_FREQUENCY_MINUTES",
-    "LOG_LEVEL",
-    "ENABLE_METRICS",
-    "PORT",
-    "HOST",
-    "UPSTREAM_TIMEOUT_SECONDS",
-    "UPSTREAM_DEADLINE_SECONDS",
-    "UPSTREAM_RATE_PER_SECOND",
-    "UPSTREAM_DAILY_BUDGET",
-    "MAX_STALE_SECONDS",
-    "NEGATIVE_CACHE_SECONDS",
-    "REFRESH_AHEAD_SECONDS",
-    "CACHE_MAX_SYMBOLS",
-    "SHUTDOWN_DRAIN_SECONDS",
-    "SHUTDOWN_TIMEOUT_SECONDS",
-    "WEB_CONCURRENCY",
-    "STALE_WAIT_SECONDS",
-    "UPSTREAM_MAX_ATTEMPTS",
-    "MAX_HOLD_OFF_SECONDS",
-    "MAX_WAITING_REQUESTS",
-    "KEEPALIVE_TIMEOUT_SECONDS",
-    "REFRESH_POLICY",
-    "MARKET_DATA_DELAY_MINUTES",
-    "REDIS_URL",
-    "REDIS_PASSWORD",
-    "REDIS_FALLBACK_DAILY_BUDGET",
-    "REDIS_TIMEOUT_SECONDS",
-]
+README = Path(__file__).resolve().parents[4] / "README.md"
+NAMES = [variable.name for variable in VARIABLES]
+DEFAULTS = dataclasses.asdict(Settings())
 
 
-def test_an_empty_environment_gives_the_documented_defaults() -> None:
-    settings = load_settings({})
+def readme_defaults() -> dict[str, str]:
+    """The README's Configuration table: variable name -> its default cell."""
+    rows = re.findall(r"^\| `([A-Z_0-9]+)` \| ([^|]+) \|", README.read_text(), re.MULTILINE)
+    return {name: cell.strip() for name, cell in rows}
 
-    assert dataclasses.asdict(settings) == DOCUMENTED_DEFAULTS
-    assert settings == Settings()  # and the dataclass defaults agree with the loader
+
+def test_the_readme_documents_every_variable_with_its_real_default() -> None:
+    documented = readme_defaults()
+    assert list(documented) == NAMES  # every one, in the table's order
+    for variable in VARIABLES:
+        cell, default = documented[variable.name], DEFAULTS[variable.field]
+        if cell.startswith("`"):  # a value: read as the service would read it
+            assert variable.parse(cell.strip("`")) == default, variable.name
+        else:  # "*(none)*", "*(off)*", "*(empty: ...)*"
+            assert not default, variable.name
+
+
+def test_an_empty_environment_gives_the_dataclass_defaults() -> None:
+    assert load_settings({}) == Settings()
+
+
+def test_every_variable_fills_a_settings_field_once() -> None:
+    fields = [variable.field for variable in VARIABLES]
+    assert len(set(fields)) == len(fields)
+    assert set(fields) | {"allow_any_symbol"} == set(DEFAULTS)
 
 
 @pytest.mark.parametrize("blank", ["", " ", "\t", "  \n"])
 def test_blank_values_mean_the_default(blank: str) -> None:
-    assert load_settings(dict.fromkeys(VARIABLES, blank)) == Settings()
+    assert load_settings(dict.fromkeys(NAMES, blank)) == Settings()
 
 
 def test_unrelated_variables_are_ignored() -> None:
@@ -190,7 +150,7 @@ def test_valid_values_are_read(variable: str, raw: str, attribute: str, expected
     assert type(getattr(settings, attribute)) is type(expected)
     # and nothing else moved from its default
     others = {k: v for k, v in dataclasses.asdict(settings).items() if k != attribute}
-    assert others == {k: v for k, v in DOCUMENTED_DEFAULTS.items() if k != attribute}
+    assert others == {k: v for k, v in DEFAULTS.items() if k != attribute}
 
 
 def test_refresh_frequency_of_0_05_minutes_is_a_3_second_ttl() -> None:
@@ -316,8 +276,7 @@ def test_invalid_values_name_the_variable_and_the_accepted_form(
 def test_every_variable_with_a_form_is_covered_by_an_invalid_case() -> None:
     # STOCKS_API_KEY and REDIS_PASSWORD are free-form, HOST takes any address (checked when
     # listening).
-    free_form = {"STOCKS_API_KEY", "REDIS_PASSWORD", "HOST"}
-    assert {case[0] for case in INVALID} == set(VARIABLES) - free_form
+    assert {case[0] for case in INVALID} == set(NAMES) - FREE_FORM
 
 
 def test_one_error_names_one_variable_even_with_several_bad() -> None:
