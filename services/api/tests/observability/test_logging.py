@@ -401,3 +401,17 @@ async def test_configure_logging_inside_a_loop_batches_lines(
 
     assert len(stream.writes) == 1
     assert [e["message"] for e in lines(stream)] == ["one", "two"]
+
+
+def test_the_rejected_request_filter_leaves_other_records_alone() -> None:
+    from stock_ticker.observability.logging import RejectedRequestFilter
+
+    try:
+        raise ValueError("a real bug")
+    except ValueError:
+        record = logging.LogRecord(
+            "aiohttp.server", logging.ERROR, "", 0, "boom", None, sys.exc_info()
+        )
+    assert RejectedRequestFilter().filter(record)
+    assert (record.levelno, record.msg) == (logging.ERROR, "boom")
+    assert record.exc_info is not None  # the traceback of a real error is kept

@@ -476,7 +476,9 @@ async def test_after_the_shutdown_grace_no_refresh_starts(clock: FakeClock) -> N
     quotes, _ = make(provider, clock)
     await expired_copy(quotes, clock)
     quotes.cancel_refreshes_after(0)
-    await asyncio.sleep(0)  # the timer fires
+    fired = asyncio.Event()  # timers due at the same time run in the order they were set
+    asyncio.get_running_loop().call_later(0, fired.set)
+    await fired.wait()
     stale = await quotes.get("MSFT")
     assert (stale.state, stale.stale_reason) == (CacheState.STALE, "the service is shutting down")
     with pytest.raises(UpstreamUnavailable, match="shutting down"):
@@ -501,3 +503,17 @@ async def test_with_stale_wait_zero_the_waiting_bound_does_not_stop_revalidation
     await cold
     await flight.wait_idle()
     assert (await quotes.get("MSFT")).state is CacheState.HIT
+
+
+async def test_a_refresh_ahead_finds_a_rest_set_elsewhere_and_calls_nothing(
+    clock: FakeClock,
+) -> None:
+    provider = ScriptedProvider()
+    quotes, _, flight = with_flight(provider, clock, refresh_ahead_seconds=30.0)
+    await quotes.get("MSFT")
+    clock.advance(35)  # inside the refresh-ahead window
+    # A rest this process did not start (another replica's, through a shared store).
+    await quotes._hold_offs.failed("MSFT", MalformedResponse("html"), 0.0)
+    assert (await quotes.get("MSFT")).state is CacheState.HIT
+    await flight.wait_idle()
+    assert len(provider.calls) == 1
