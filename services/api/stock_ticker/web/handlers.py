@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from aiohttp import web
+from aiohttp.hdrs import IF_NONE_MATCH
 from aiohttp.helpers import ETAG_ANY
 from aiohttp_apigami import docs, querystring_schema, response_schema
 
@@ -67,9 +68,12 @@ async def ndays(request: web.Request) -> web.Response:
 def _not_modified(request: web.Request, etag: str, modified: int) -> bool:
     """RFC 9110 conditional GET: If-None-Match (weak comparison) when sent, otherwise
     If-Modified-Since against when the data was fetched."""
-    tags = request.if_none_match
-    if tags is not None:
-        return any(tag.value in (ETAG_ANY, etag[1:-1]) for tag in tags)
+    sent = request.headers.get(IF_NONE_MATCH)
+    if sent is not None:
+        if sent == etag:  # what a client that cached this answer sends: no parsing needed
+            return True
+        tags = request.if_none_match
+        return tags is not None and any(tag.value in (ETAG_ANY, etag[1:-1]) for tag in tags)
     since = request.if_modified_since
     return since is not None and modified <= since.timestamp()
 
