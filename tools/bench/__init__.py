@@ -19,10 +19,13 @@ figures; `--save-json PATH` writes the raw report there whatever --no-write says
 `--before PATH` (such a saved report) adds a before → after table to the issue 9 section.
 
 Only 127.0.0.1 is ever contacted. It needs wrk (`apt-get install wrk`) and the project's venv,
-whose interpreter also runs the service and the stand-ins.
+whose interpreter also runs the service and the stand-ins; the redis scenario (issue 11) needs
+redis-server (`apt-get install redis-server`), which it starts itself, and is skipped without
+one (an error with CI=true).
 
 Layout: options (knobs) → run (the order of a run) → scenarios/* (one per scenario) on top of
 processes (starting and stopping servers), wrk and rounds (warm load), clients (raw HTTP bursts
 and impatient clients), prober (liveness during a load), upstream_control (the fake's counters
-and failure mode); results (typed figures) → judging (targets) → report (Markdown).
+and failure mode), redis_client (PING and INFO for a redis-server); results (typed figures) →
+judging (targets) → report (Markdown).
 """

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bench.options import FULL
-from bench.results import Conditional, Report, Target, WarmRow
+from bench.results import Conditional, Report, SharedStore, Target, WarmRow
+from bench.scenarios.shared_store import SERVICES
 from bench.scenarios.short_ttl import STALE_WAIT_S
 
 # Issue 5
@@ -31,6 +32,9 @@ CLIENT_RATE_SHARE = 0.95  # the bench's own client must keep up for the figures 
 # Issue 12
 NDAYS = "service:ndays"
 NOT_MODIFIED = "service:ndays-304"
+# Issue 11
+SHARED_RPS_RATIO = 0.95  # warm /ndays with REDIS_URL set, x the in-process service's
+SHARED_STAMPEDE_SLACK_S = 0.100
 
 
 def judged(report: Report) -> Report:
@@ -39,6 +43,7 @@ def judged(report: Report) -> Report:
         targets=issue5(report),
         targets_issue9=issue9(report),
         targets_issue12=issue12(report),
+        targets_issue11=issue11(report),
     )
 
 
@@ -256,3 +261,65 @@ def _ratio_kept(report: Report, asked: Conditional, ndays: WarmRow) -> Target:
     if report.options.quick or recorded.quick:
         return Target(what, context + " (a quick run on either side: indicative only)", None)
     return Target(what, context, ndays.rps_ratio >= recorded.rps_ratio)
+
+
+def issue11(report: Report) -> list[Target]:
+    shared = report.shared_store
+    if shared is None:
+        return []
+    processes = shared.services or SERVICES
+    warm_what = f"warm /ndays with REDIS_URL set ≥ {SHARED_RPS_RATIO}x the in-process req/s"
+    calls_what = f"cold stampede across {processes} processes: exactly one upstream call"
+    slack_ms = SHARED_STAMPEDE_SLACK_S * 1000
+    slowest_what = (
+        f"cold stampede across {processes} processes: slowest client ≤ upstream + {slack_ms:.0f} ms"
+    )
+    if shared.skipped is not None:
+        why = f"not measured: {shared.skipped}"
+        return [Target(what, why, None) for what in (warm_what, calls_what, slowest_what)]
+    targets = []
+    if shared.warm is not None and report.warm is not None:
+        targets += _shared_warm(shared, report.warm, warm_what)
+    if shared.stampede is not None:
+        stamp = shared.stampede
+        calls = [r.upstream_calls for r in stamp.rounds]
+        targets += [
+            Target(
+                calls_what,
+                f"{', '.join(map(str, calls))} per symbol; {stamp.non_200} non-200",
+                set(calls) == {1} and stamp.non_200 == 0,
+            ),
+            Target(
+                slowest_what,
+                f"+{stamp.slowest_over_upstream_ms_max:.1f} ms (worst of {len(stamp.rounds)}; "
+                f"median +{stamp.slowest_over_upstream_ms_median:.1f})",
+                stamp.slowest_over_upstream_ms_max <= slack_ms,
+            ),
+        ]
+    return targets
+
+
+def _shared_warm(shared: SharedStore, warm: dict[str, WarmRow], what: str) -> list[Target]:
+    assert shared.warm is not None
+    counted = shared.warm
+    row, in_process = warm[counted.row], warm[counted.compared_with]
+    assert row.rps_ratio is not None
+    answered = f"X-Cache {counted.x_cache_before} before the rounds, {counted.x_cache_after} after"
+    return [
+        Target(
+            what,
+            f"{row.rps_ratio:.2f}x ({row.rps:,.0f} against {in_process.rps:,.0f} req/s, same "
+            f"rounds; {row.errors} errors)",
+            row.rps_ratio >= SHARED_RPS_RATIO and row.errors == 0,
+        ),
+        Target(
+            "a warm hit with REDIS_URL set never touches Redis: 0 commands, 0 upstream calls, "
+            "answered by the first tier",
+            f"{counted.redis_commands_text} Redis command(s) in the warm-up and the rounds "
+            f"({row.requests:,} requests in the rounds); {counted.upstream_calls} upstream "
+            f"calls; {answered}",
+            counted.redis_command_count == 0
+            and counted.upstream_calls == 0
+            and counted.x_cache_before == counted.x_cache_after == "HIT",
+        ),
+    ]

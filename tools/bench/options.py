@@ -15,8 +15,9 @@ from typing import Any
 
 from bench.paths import DOCS_JSON, DOCS_MD
 
-# In the order they run; `--only` takes any of them.
-SCENARIO_NAMES = ("warm", "conditional", "stampede", "startup", "failure", "abandoned")
+# In the order they run (redis: its warm load in the warm rounds, its stampede across three
+# processes after the main service's); `--only` takes any of them.
+SCENARIO_NAMES = ("warm", "conditional", "stampede", "redis", "startup", "failure", "abandoned")
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,9 @@ _AT_LEAST_ONE = (
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bench",
-        description="Benchmark the service against a bare aiohttp baseline (issues 5, 9 and 12).",
+        description="Benchmark the service against a bare aiohttp baseline (issues 5, 9, 11 "
+        "and 12). The redis scenario needs redis-server (skipped without one; an error with "
+        "CI=true).",
         epilog='Run through make: make bench BENCH_ARGS="--quick --no-write"',
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: about 3 minutes")

@@ -2,14 +2,12 @@
 
 Every process is a subprocess on a free 127.0.0.1 port, with a clean environment (nothing from
 the caller's shell may change the configuration) and its output going to a file in the run's
-log directory. `Fleet.spawn` is the one way to start one; the fake upstream, the baseline and
-the service are presets of it.
+log directory. `Fleet.spawn` is the one way to start one; the fake upstream, the baseline, the
+service and a redis-server are presets of it.
 
-Extending (issue 11's shared-store scenarios): a redis-server is a `spawn` with its own argv
-(`redis-server --port N --save '' ...`, N from `free_port()`) and a `Readiness` that answers
-PING on the port; N service processes sharing it are N `service(..., env={"REDIS_URL": ...})`
-calls, each on its own port; the load and the stampede client take several ports
-(rounds.Measure, clients.burst).
+Issue 11's shared store (scenarios/shared_store.py): `Fleet.redis` is a redis-server of the run's
+own on a free port, without persistence, ready when it answers PING; the services sharing it are
+`service(..., env={"REDIS_URL": ...})` calls, each on its own port.
 """
 
 from __future__ import annotations
@@ -33,6 +31,7 @@ from bench.console import say
 from bench.http_client import http_get
 from bench.options import Options
 from bench.paths import DATA_DIR, REPO, TOOLS
+from bench.redis_client import answers_ping
 
 INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
 
@@ -197,6 +196,14 @@ class Fleet:
             configured["PYTHONPATH"] = str(self.options.service_src)  # ahead of the install
         argv = [sys.executable, "-m", "stock_ticker"]
         return self.spawn(name, argv, configured, HttpReady("/healthz"))
+
+    def redis(self, binary: str) -> ServerProcess:
+        """A redis-server (`binary`) on 127.0.0.1 only, keeping nothing on disk: no snapshots,
+        no append-only file, its working directory the run's log directory."""
+        port = free_port()
+        argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+        argv += ["--appendonly", "no", "--dir", str(self.log_dir)]
+        return self.spawn("redis-server", argv, {}, answers_ping, port)
 
     def stop_all(self) -> None:
         for server in reversed(self.started):

@@ -22,8 +22,11 @@ from bench.results import (
     Failure,
     FailureCase,
     Report,
+    SharedStore,
+    Stampede,
     Target,
     WarmRow,
+    listed_commands,
 )
 from bench.scenarios.failure import REFRESH_QUIET_S
 from bench.scenarios.short_ttl import ENV as SHORT_TTL_ENV
@@ -71,6 +74,7 @@ def render(report: Report, notes: str) -> str:
         _memory(report),
         _startup(report),
         _issue9(report),
+        _issue11(report),
         _conditional(report),
     )
     return fill(
@@ -92,7 +96,8 @@ def _facts(report: Report) -> dict[str, object]:
         static = [r.rps for r in report.runs["baseline:static"]]
         noise += f"; baseline req/s over the rounds ranged {min(static):,.0f} to {max(static):,.0f}"
     optional = ""
-    if o.only != SCENARIO_NAMES:
+    # A report recorded before a scenario existed ran all there were: not a partial one.
+    if o.only != SCENARIO_NAMES and "--only" in report.command:
         optional += f"- **Scenarios:** only {', '.join(o.only)} (`--only`: a partial report)\n"
     if report.warm is not None:
         optional += (
@@ -167,6 +172,9 @@ def _warm(report: Report) -> str | None:
             ndays_values=", ".join(map(str, NDAYS_VALUES)),
         )
     cpu = fill("warm_cpu", nproc=report.machine.nproc, upstream_calls=report.warm_upstream_calls)
+    shared = report.shared_store.warm if report.shared_store else None
+    if shared is not None:
+        cpu += "\n" + fill("warm_shared", title=report.warm[shared.row].title)
     return fill(
         "warm",
         rows=rows(cells(key, r) for key, r in report.warm.items()),
@@ -182,6 +190,13 @@ def _stampede(report: Report) -> str | None:
         "stampede",
         clients=report.options.stampede_clients,
         symbols=len(stamp.rounds),
+        table=_stampede_table(stamp),
+    )
+
+
+def _stampede_table(stamp: Stampede) -> str:
+    return fill(
+        "stampede_table",
         rows=rows(
             (
                 r.symbol,
@@ -390,6 +405,92 @@ def _abandoned(ab: Abandoned | None) -> str | None:
         memory_rows=rows(memory_rows),
         idle=", ".join(f"{k} {r.healthz_idle_ms_p50:.1f} ms" for k, r in ab.runs.items()),
     )
+
+
+# Issue 11 ------------------------------------------------------------------------------------
+
+
+def _issue11(report: Report) -> str | None:
+    shared = report.shared_store
+    if shared is None:
+        return None
+    targets = _targets_table(report.targets_issue11)
+    if shared.skipped is not None:
+        return fill("issue11_skipped", why=shared.skipped, targets=targets)
+    return fill(
+        "issue11",
+        server=shared.server,
+        **_shared_warm(report, shared),
+        services=shared.services,
+        clients=report.options.stampede_clients,
+        symbols=len(shared.stampede.rounds) if shared.stampede else 0,
+        noise=_noise(shared),
+        table=_stampede_table(shared.stampede) if shared.stampede else "(not run)",
+        primed=", ".join(map(str, shared.primed.x_cache)) if shared.primed else "-",
+        primed_calls=shared.primed.upstream_calls if shared.primed else "-",
+        store_rows=rows(
+            (
+                a.symbol,
+                f"{a.command_count:,}",
+                f"{a.command_count / report.options.stampede_clients:.1f}",
+                listed_commands(a.commands),
+                a.connections,
+                a.store_down_logged,
+            )
+            for a in shared.stampede_store
+        ),
+        targets=targets,
+    )
+
+
+def _noise(shared: SharedStore) -> str:
+    around = shared.load_average
+    return "-" if around is None else f"{around.before[0]:.2f} before, {around.after[0]:.2f} after"
+
+
+def _shared_warm(report: Report, shared: SharedStore) -> dict[str, object]:
+    """The warm part's placeholders: the two rows and their ratios, and what was counted."""
+    counted, warm = shared.warm, report.warm
+    if counted is None or warm is None:
+        return dict.fromkeys(
+            ("warm_rows", "commands", "upstream_calls", "x_cache_before", "x_cache_after"), "-"
+        )
+    lines: list[Sequence[object]] = [
+        (
+            name,
+            f"{r.rps:,.0f}",
+            f"{r.p50_ms:.2f}",
+            f"{r.p99_ms:.2f}",
+            f"{r.max_ms:.1f}",
+            r.errors,
+            f"{r.cpu_us_per_request:.1f}",
+            f"{r.rss_mib:.1f}",
+        )
+        for name, r in (
+            ("in-process", warm[counted.compared_with]),
+            ("REDIS_URL set", warm[counted.row]),
+        )
+    ]
+    row = warm[counted.row]
+    lines.append(
+        (
+            "REDIS_URL set ÷ in-process",
+            _ratio(row.rps_ratio),
+            "-",
+            _ratio(row.p99_ratio),
+            "-",
+            "-",
+            _ratio(row.cpu_ratio),
+            "-",
+        )
+    )
+    return {
+        "warm_rows": rows(lines),
+        "commands": counted.redis_commands_text,
+        "upstream_calls": counted.upstream_calls,
+        "x_cache_before": counted.x_cache_before,
+        "x_cache_after": counted.x_cache_after,
+    }
 
 
 # Issue 12 ------------------------------------------------------------------------------------

@@ -381,6 +381,77 @@ class Conditional:
     recorded: RecordedRatio | None
 
 
+# Issue 11: the shared store (REDIS_URL) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SharedWarm:
+    """Warm `/ndays` on a service with REDIS_URL set, measured in the warm rounds: its figures
+    are the warm table's row `row`, compared with the in-process service's `compared_with`.
+    The rest is counted from before the warm-up to after the rounds."""
+
+    row: str
+    compared_with: str
+    x_cache_before: str | None  # one request outside the rounds, before and after them
+    x_cache_after: str | None
+    redis_commands: dict[str, int]  # what the redis-server ran (INFO commandstats, INFO left out)
+    upstream_calls: int
+
+    @property
+    def redis_command_count(self) -> int:
+        return sum(self.redis_commands.values())
+
+    @property
+    def redis_commands_text(self) -> str:
+        """`0`, or the count and the commands: `3 (get 2, mget 1)`."""
+        listed = listed_commands(self.redis_commands)
+        return f"{self.redis_command_count}" + (f" ({listed})" if listed else "")
+
+
+def listed_commands(commands: dict[str, int]) -> str:
+    """`get 2, mget 1`: Redis commands and their calls."""
+    return ", ".join(f"{name} {calls}" for name, calls in commands.items())
+
+
+@dataclass(frozen=True)
+class SharedPriming:
+    """The first `/ndays` on each of the processes sharing the store, in turn, before their
+    stampede: one upstream call in all, the later processes answered by the shared tier."""
+
+    x_cache: list[str | None]
+    upstream_calls: int
+
+
+@dataclass(frozen=True)
+class StoreActivity:
+    """What the redis-server saw of one stampede round across the processes, and how often
+    they logged it unreachable (each such warning: a process fell back to its own refresh)."""
+
+    symbol: str
+    commands: dict[str, int]
+    connections: int  # new connections the server accepted
+    store_down_logged: int
+
+    @property
+    def command_count(self) -> int:
+        return sum(self.commands.values())
+
+
+@dataclass(frozen=True)
+class SharedStore:
+    """Issue 11's scenarios on one redis-server of the run's own; `skipped` says why there are
+    no figures (no redis-server on this machine)."""
+
+    server: str = ""  # "redis 7.0.15"
+    skipped: str | None = None
+    warm: SharedWarm | None = None
+    services: int = 0  # service processes sharing the store in the stampede
+    primed: SharedPriming | None = None
+    stampede: Stampede | None = None
+    stampede_store: list[StoreActivity] = field(default_factory=list)  # per round
+    load_average: LoadAverage | None = None  # around the stampede across the processes
+
+
 # The whole run -------------------------------------------------------------------------------
 
 
@@ -415,8 +486,10 @@ class Report:
     failure: Failure | None = None
     abandoned: Abandoned | None = None
     conditional: Conditional | None = None
+    shared_store: SharedStore | None = None
     runs: dict[str, list[RoundRun]] | None = None
     before: Before | None = None
     targets: list[Target] = field(default_factory=list)  # issue 5
     targets_issue9: list[Target] = field(default_factory=list)
     targets_issue12: list[Target] = field(default_factory=list)
+    targets_issue11: list[Target] = field(default_factory=list)

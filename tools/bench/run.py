@@ -1,8 +1,10 @@
 """One run: the processes, then the scenarios `--only` selected, in order, into one Report.
 
-The warm-type scenarios (warm, conditional), the stampede and start-up share one service and
-one baseline, started first; the warm ones contribute measures to the same rounds. The issue 9
-scenarios start services of their own. Only 127.0.0.1 is ever contacted; every loop is bounded
+The warm-type scenarios (warm, conditional, redis), the stampede and start-up share one service
+and one baseline, started first; the warm ones contribute measures to the same rounds (redis: a
+second service with REDIS_URL set, next to the first). Issue 11's stampede across three processes
+sharing the redis-server follows the main service's; the issue 9 scenarios start services of
+their own. Only 127.0.0.1 is ever contacted; every loop is bounded
 in count and time; whatever was started is stopped, whatever happens.
 """
 
@@ -24,13 +26,15 @@ from bench.results import (
     Primed,
     Report,
     RoundRun,
+    SharedStore,
+    SharedWarm,
     Soak,
     Stampede,
     Startup,
     WarmRow,
 )
 from bench.rounds import Measure, deduplicated, run_rounds, summarise, warm_up
-from bench.scenarios import conditional, warm
+from bench.scenarios import conditional, shared_store, warm
 from bench.scenarios.abandoned import abandoned_clients
 from bench.scenarios.failure import failing_upstream
 from bench.scenarios.memory import soak
@@ -40,7 +44,7 @@ from bench.upstream_control import FakeUpstream
 from bench.workload import allowed_symbols
 from bench.wrk import Wrk, find_wrk
 
-WARM_TYPES = {"warm", "conditional"}
+WARM_TYPES = {"warm", "conditional", "redis"}
 ON_THE_MAIN_SERVICE = WARM_TYPES | {"stampede", "startup"}
 
 
@@ -49,6 +53,12 @@ def run(options: Options, log_dir: Path, argv: Sequence[str]) -> Report:
     before = load_average()
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     selected = set(options.only)
+    shared: SharedStore | None = None
+    redis_server = shared_store.find_redis_server() if "redis" in selected else None
+    if "redis" in selected and redis_server is None:
+        say(f"redis scenario skipped: {shared_store.MISSING}")
+        shared = SharedStore(skipped=shared_store.MISSING)
+        selected.discard("redis")
     wrk = Wrk(find_wrk(), options.threads, options.connections) if selected & WARM_TYPES else None
     host = machine(options)
     recorded = conditional.recorded(DOCS_JSON) if "conditional" in selected else None
@@ -64,6 +74,8 @@ def run(options: Options, log_dir: Path, argv: Sequence[str]) -> Report:
     asked: Conditional | None = None
     failure: Failure | None = None
     abandoned: Abandoned | None = None
+    with_redis: shared_store.WarmWithRedis | None = None
+    shared_warm: SharedWarm | None = None
     try:
         upstream = FakeUpstream(fleet.upstream())
         upstream.process.start()
@@ -74,8 +86,12 @@ def run(options: Options, log_dir: Path, argv: Sequence[str]) -> Report:
             say(f"service ready in {service_startup:.2f} s; 7-day body {primed.ndays_body_bytes} B")
             baseline = fleet.baseline(primed.ndays_body_bytes)
             baseline_startup = baseline.start()
+            if redis_server is not None:
+                with_redis = shared_store.WarmWithRedis.start(fleet, upstream, redis_server)
             if wrk is not None:
                 plan: list[Measure] = []
+                if with_redis is not None:  # first: the two /ndays next to each other
+                    plan += with_redis.measures(service, baseline)
                 if "warm" in selected:
                     plan += warm.measures(service, baseline)
                 etag = ""
@@ -83,6 +99,8 @@ def run(options: Options, log_dir: Path, argv: Sequence[str]) -> Report:
                     etag = conditional.current_etag(service)
                     plan += conditional.measures(service, baseline, etag)
                 plan = deduplicated(plan)
+                if with_redis is not None:
+                    with_redis.begin()
                 say(f"warming up ({options.warmup:g} s per load)")
                 warm_up(wrk, plan, options.warmup)
                 calls_before = upstream.total_calls()
@@ -95,11 +113,21 @@ def run(options: Options, log_dir: Path, argv: Sequence[str]) -> Report:
                     checks.append(conditional.check(service, etag, "after the rounds"))
                     asked = Conditional(conditional.PATH, etag, checks, recorded)
                 warm_calls = upstream.total_calls() - calls_before
+                if with_redis is not None:
+                    shared_warm = with_redis.end()
                 rss_end, baseline_rss = service.rss_mib(), baseline.rss_mib()
             if "stampede" in selected:
                 cold = stampede(service, upstream, options)
             service.stop()
             baseline.stop()
+            if with_redis is not None:
+                ready = with_redis
+                shared = timed(
+                    "stampede across processes sharing redis-server",
+                    lambda: shared_store.cluster_stampede(
+                        fleet, upstream, ready, shared_warm, options
+                    ),
+                )
             if "startup" in selected:
                 started = startup(
                     fleet,
@@ -133,5 +161,6 @@ def run(options: Options, log_dir: Path, argv: Sequence[str]) -> Report:
         failure=failure,
         abandoned=abandoned,
         conditional=asked,
+        shared_store=shared,
         runs=runs,
     )

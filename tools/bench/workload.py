@@ -7,6 +7,7 @@ import random
 SYMBOLS = ("MSFT", "AAPL", "GOOGL", "AMZN", "IBM", "NVDA", "META", "TSLA", "ORCL", "INTC")
 NDAYS_VALUES = (1, 3, 5, 7, 10, 14, 21, 30, 60, 100)
 COLD_PREFIX = "COLD"  # symbols COLD0, COLD1, ...: the fake upstream serves any symbol
+SHARED_COLD_PREFIX = "SHARED"  # the stampede across the shared store's processes (issue 11)
 
 
 def spread_paths() -> tuple[str, ...]:
@@ -19,8 +20,8 @@ def spread_paths() -> tuple[str, ...]:
 SPREAD = spread_paths()
 
 
-def cold_symbol(round_no: int) -> str:
-    return f"{COLD_PREFIX}{round_no}"
+def cold_symbol(round_no: int, prefix: str = COLD_PREFIX) -> str:
+    return f"{prefix}{round_no}"
 
 
 def allowed_symbols(stampede_rounds: int) -> list[str]:

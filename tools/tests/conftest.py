@@ -21,3 +21,8 @@ def issue9_run() -> Report:
 @pytest.fixture
 def quick_run() -> Report:
     return recorded("quick-run-0349406")
+
+
+@pytest.fixture
+def redis_run() -> Report:
+    return recorded("redis-quick-06eb2ca")

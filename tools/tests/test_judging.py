@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from bench.judging import issue5, issue9, issue12, judged
-from bench.results import Report, Target
+from bench.judging import issue5, issue9, issue11, issue12, judged
+from bench.results import Report, SharedStore, Target
 from tests.recorded import RECORDED, recorded, with_conditional
 
 
@@ -27,6 +27,7 @@ def test_a_recorded_run_is_judged_as_it_was(name: str) -> None:
     again = judged(report)
     assert (again.targets, again.targets_issue9) == (report.targets, report.targets_issue9)
     assert again.targets_issue12 == report.targets_issue12
+    assert again.targets_issue11 == report.targets_issue11
 
 
 def test_a_recorded_conditional_run_is_judged_on_its_figures(quick_run: Report) -> None:
@@ -146,3 +147,82 @@ def test_the_conditional_load_must_have_measured_304s(full_run: Report) -> None:
     assert good.figure == "before the rounds: 304, after the rounds: 304; 0 errors in the rounds"
     answered_200 = with_conditional(full_run, cpu_304=30.0, status=200)
     assert verdict(issue12(answered_200), "If-None-Match").met is False
+
+
+# Issue 11 ------------------------------------------------------------------------------------
+
+WARM_RATIO = "warm /ndays with REDIS_URL set ≥ 0.95x"
+NEVER_TOUCHES = "a warm hit with REDIS_URL set never touches Redis"
+ONE_CALL = "cold stampede across 3 processes: exactly one upstream call"
+SLOWEST = "cold stampede across 3 processes: slowest client"
+
+
+def with_ratio(report: Report, ratio: float) -> Report:
+    assert report.warm is not None
+    row = report.warm["service-redis:ndays"]
+    return replace(
+        report, warm={**report.warm, "service-redis:ndays": replace(row, rps_ratio=ratio)}
+    )
+
+
+def test_a_recorded_redis_run_is_judged_on_its_figures(redis_run: Report) -> None:
+    targets = issue11(redis_run)
+    assert [t.met for t in targets] == [True, True, False, False]
+    assert verdict(targets, WARM_RATIO).figure == (
+        "1.17x (7,775 against 6,983 req/s, same rounds; 0 errors)"
+    )
+    assert verdict(targets, NEVER_TOUCHES).figure.startswith(
+        "0 Redis command(s) in the warm-up and the rounds (46,745 requests in the rounds); "
+        "0 upstream calls; X-Cache HIT before the rounds, HIT after"
+    )
+    assert verdict(targets, ONE_CALL).figure == "3, 1 per symbol; 0 non-200"
+    assert verdict(targets, SLOWEST).figure == "+411.0 ms (worst of 2; median +330.7)"
+
+
+@pytest.mark.parametrize(("ratio", "met"), [(0.95, True), (0.949, False)])
+def test_the_redis_warm_ratio_is_judged_against_the_in_process_service(
+    redis_run: Report, ratio: float, met: bool
+) -> None:
+    assert verdict(issue11(with_ratio(redis_run, ratio)), WARM_RATIO).met is met
+
+
+def test_a_redis_command_during_the_warm_rounds_is_not_met(redis_run: Report) -> None:
+    shared = redis_run.shared_store
+    assert shared is not None
+    assert shared.warm is not None
+    touched = replace(shared.warm, redis_commands={"get": 1, "mget": 2})
+    report = replace(redis_run, shared_store=replace(shared, warm=touched))
+    target = verdict(issue11(report), NEVER_TOUCHES)
+    assert target.met is False
+    assert target.figure.startswith("3 (get 1, mget 2) Redis command(s)")
+    missed = replace(shared.warm, x_cache_after="MISS")
+    report = replace(redis_run, shared_store=replace(shared, warm=missed))
+    assert verdict(issue11(report), NEVER_TOUCHES).met is False
+
+
+def test_a_stampede_across_processes_with_one_call_each_and_a_short_tail_is_met(
+    redis_run: Report,
+) -> None:
+    shared = redis_run.shared_store
+    assert shared is not None
+    assert shared.stampede is not None
+    rounds = [
+        replace(r, upstream_calls=1, slowest_over_upstream_ms=over)
+        for r, over in zip(shared.stampede.rounds, (99.0, 100.0), strict=True)
+    ]
+    good = replace(
+        shared.stampede, rounds=rounds, max_upstream_calls=1, slowest_over_upstream_ms_max=100.0
+    )
+    targets = issue11(replace(redis_run, shared_store=replace(shared, stampede=good)))
+    assert (verdict(targets, ONE_CALL).met, verdict(targets, SLOWEST).met) == (True, True)
+    none = [replace(r, upstream_calls=0) for r in rounds]  # answered without any call: not one
+    report = replace(redis_run, shared_store=replace(shared, stampede=replace(good, rounds=none)))
+    assert verdict(issue11(report), ONE_CALL).met is False
+
+
+def test_without_redis_server_the_targets_are_not_judged(full_run: Report) -> None:
+    skipped = replace(full_run, shared_store=SharedStore(skipped="no redis-server on PATH"))
+    targets = issue11(skipped)
+    assert [t.met for t in targets] == [None, None, None]
+    assert {t.figure for t in targets} == {"not measured: no redis-server on PATH"}
+    assert issue11(full_run) == []  # recorded before the scenario existed

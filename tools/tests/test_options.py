@@ -30,6 +30,8 @@ def test_quick_shortens_what_is_not_given() -> None:
 def test_only_keeps_the_running_order() -> None:
     options = parse_options(["--only", "abandoned, conditional", "--no-write"])
     assert options.only == ("conditional", "abandoned")
+    options = parse_options(["--only", "startup,redis,warm", "--no-write"])
+    assert options.only == ("warm", "redis", "startup")
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from bench.cli import read_before
 from bench.judging import judged
 from bench.report import NOTES_MARKER, TEMPLATES, kept_notes, render
-from bench.results import Before, Report
+from bench.results import Before, Report, SharedStore
 from tests.recorded import ETAG, FIXTURES, RECORDED, recorded, with_conditional
 
 
@@ -26,9 +26,18 @@ def test_a_recorded_report_renders_as_recorded(name: str) -> None:
     assert text == golden.read_text()
 
 
-def test_every_placeholder_is_filled(full_run: Report, issue9_run: Report) -> None:
+def test_every_placeholder_is_filled(
+    full_run: Report, issue9_run: Report, redis_run: Report
+) -> None:
+    assert full_run.warm is not None
+    assert redis_run.warm is not None
+    with_redis = replace(
+        full_run,
+        warm={**full_run.warm, "service-redis:ndays": redis_run.warm["service-redis:ndays"]},
+        shared_store=redis_run.shared_store,
+    )
     everything = replace(
-        with_conditional(full_run, cpu_304=30.0),
+        with_conditional(with_redis, cpu_304=30.0),
         failure=issue9_run.failure,
         abandoned=issue9_run.abandoned,
         before=Before(
@@ -56,6 +65,9 @@ def test_every_placeholder_is_filled(full_run: Report, issue9_run: Report) -> No
         "### First request after expiry with a failing upstream",
         "### Abandoned clients",
         "## Issue 12: conditional requests",
+        "## Issue 11: the shared store",
+        "### Warm /ndays with REDIS_URL set",
+        "### Cold stampede across 3 processes",
     } <= used
     assert sorted(p.stem for p in TEMPLATES.glob("*.md")) == sorted(
         [
@@ -63,16 +75,20 @@ def test_every_placeholder_is_filled(full_run: Report, issue9_run: Report) -> No
             "before_after",
             "conditional",
             "failure",
+            "issue11",
+            "issue11_skipped",
             "issue5_targets",
             "issue9",
             "memory",
             "report",
             "stampede",
+            "stampede_table",
             "startup",
             "targets",
             "warm",
             "warm_cpu",
             "warm_loads",
+            "warm_shared",
         ]
     )
 
@@ -142,3 +158,29 @@ def test_a_report_saved_by_the_single_file_harness_serves_as_before(issue9_run: 
     )
     page = render(judged(replace(issue9_run, before=before)), "")
     assert "| first STALE after expiry, HTTP 500, 1 client | 1.00 s | 1.00 s |" in page
+
+
+def test_the_redis_section_shows_both_services_and_what_the_store_saw(redis_run: Report) -> None:
+    text = render(judged(redis_run), "")
+    warm = text.split("## Warm scenarios")[1].split("## ")[0]
+    assert "| warm /ndays, REDIS_URL set | 7,775 | 1.17x |" in warm  # compared with in-process
+    assert 'The row "warm /ndays, REDIS_URL set" is a second service process' in warm
+    section = text.split("## Issue 11: the shared store (REDIS_URL)")[1]
+    expected = (
+        "(redis 7.0.15)",
+        "| REDIS_URL set ÷ in-process | 1.17x | - |",
+        "Redis commands in the warm-up and the rounds: 0.",
+        "(X-Cache HIT, HIT, HIT; 0 upstream\ncall(s))",
+        "| SHARED0 | 3 | 0 | MISS 500 | 150.2 |",
+        "| SHARED0 | 1,134 | 2.3 | del 3, get 451, mget 226, psetex 3, pttl 451 | 401 | 4 |",
+        "| cold stampede across 3 processes: exactly one upstream call |",
+    )
+    assert [line for line in expected if line not in section] == []
+
+
+def test_without_redis_server_the_section_says_why(full_run: Report) -> None:
+    skipped = replace(full_run, shared_store=SharedStore(skipped="no redis-server on PATH"))
+    section = render(judged(skipped), "").split("## Issue 11: the shared store (REDIS_URL)")[1]
+    assert section.startswith("\n\nNot measured in this run: no redis-server on PATH.\n")
+    assert "| not measured: no redis-server on PATH | not judged |" in section
+    assert "### Cold stampede" not in section

@@ -39,8 +39,8 @@ def handling_ms(service: ServerProcess, offset: int, route: str) -> list[float]:
 def stampede_round(
     services: Sequence[ServerProcess], upstream: FakeUpstream, symbol: str, clients: int
 ) -> StampedeRound:
-    """One burst on `symbol`, the clients spread over `services` (one today; issue 11's shared
-    store has three share one upstream call), their access logs read for their own timing."""
+    """One burst on `symbol`, the clients spread over `services` in turn (one, or the three
+    processes sharing issue 11's store), their access logs read for their own timing."""
     calls_before = upstream.calls(symbol)
     offsets = [service.log_path.stat().st_size for service in services]
     answers = burst([s.port for s in services], f"/ndays?symbol={symbol}", clients)
@@ -72,17 +72,27 @@ def stampede_round(
     )
 
 
-def stampede(service: ServerProcess, upstream: FakeUpstream, options: Options) -> Stampede:
-    """One cold symbol per round."""
+def stampede_rounds(
+    services: Sequence[ServerProcess],
+    upstream: FakeUpstream,
+    symbols: Sequence[str],
+    clients: int,
+) -> Stampede:
+    """One round per symbol (each cold on every one of `services`)."""
     rounds = []
-    for round_no in range(options.stampede_rounds):
-        result = stampede_round(
-            [service], upstream, cold_symbol(round_no), options.stampede_clients
-        )
+    for symbol in symbols:
+        result = stampede_round(services, upstream, symbol, clients)
         rounds.append(result)
         say(
-            f"stampede {result.symbol}: {result.upstream_calls} upstream call(s), slowest client "
-            f"{result.slowest_ms:.1f} ms, slowest in the service's log "
-            f"{result.service_slowest_ms:.1f} ms (upstream itself {result.upstream_own_ms:.1f} ms)"
+            f"stampede {result.symbol} on {len(services)} process(es): {result.upstream_calls} "
+            f"upstream call(s), slowest client {result.slowest_ms:.1f} ms, slowest in the "
+            f"services' logs {result.service_slowest_ms:.1f} ms (upstream itself "
+            f"{result.upstream_own_ms:.1f} ms)"
         )
     return Stampede.of(rounds)
+
+
+def stampede(service: ServerProcess, upstream: FakeUpstream, options: Options) -> Stampede:
+    """One cold symbol per round."""
+    symbols = [cold_symbol(round_no) for round_no in range(options.stampede_rounds)]
+    return stampede_rounds([service], upstream, symbols, options.stampede_clients)
