@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from aiohttp import web
-from aiohttp.hdrs import IF_NONE_MATCH
+from aiohttp.hdrs import IF_MODIFIED_SINCE, IF_NONE_MATCH
 from aiohttp.helpers import ETAG_ANY
 from aiohttp_apigami import docs, querystring_schema, response_schema
 
@@ -74,6 +74,8 @@ def _not_modified(request: web.Request, etag: str, modified: int) -> bool:
             return True
         tags = request.if_none_match
         return tags is not None and any(tag.value in (ETAG_ANY, etag[1:-1]) for tag in tags)
+    if IF_MODIFIED_SINCE not in request.headers:  # the usual request: nothing to parse
+        return False
     since = request.if_modified_since
     return since is not None and modified <= since.timestamp()
 

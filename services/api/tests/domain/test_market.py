@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import subprocess
+import sys
 
+import holidays
 import pytest
 
 from stock_ticker.domain import market
@@ -50,3 +54,35 @@ def test_a_calendar_without_sessions_is_an_error_not_a_hang(
     monkeypatch.setattr(market, "session_close", lambda day: None)
     with pytest.raises(ValueError, match="no NYSE session"):
         market.next_close_after(dt.date(2026, 12, 1))
+
+
+def test_the_calendar_is_holidays_own_nyse_calendar() -> None:
+    years = range(2000, 2031)
+    for category in ("public", "half_day"):
+        ours = market._nyse_module().NewYorkStockExchange(years=years, categories=(category,))
+        theirs = holidays.financial_holidays("NYSE", years=years, categories=(category,))
+        assert dict(ours) == dict(theirs) != {}
+
+
+def test_the_calendar_loads_without_every_exchange_and_country() -> None:
+    """The reason the module is loaded on its own: the package would bring in ~300 modules."""
+    code = (
+        "import sys, datetime as dt\n"
+        "from stock_ticker.domain import market\n"
+        "market.session_close(dt.date(2026, 11, 27))\n"
+        "print(sum(m.startswith(('holidays.countries.', 'holidays.financial')) for m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "0"
+
+
+def test_a_holidays_release_without_the_nyse_file_fails_loudly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    market._nyse_module.cache_clear()
+    monkeypatch.setattr(importlib.util, "spec_from_file_location", lambda name, path: None)
+    try:
+        with pytest.raises(ImportError, match="no NYSE calendar"):
+            market._nyse_module()
+    finally:
+        market._nyse_module.cache_clear()
