@@ -426,8 +426,7 @@ def _issue11(report: Report) -> str | None:
         symbols=len(shared.stampede.rounds) if shared.stampede else 0,
         noise=_noise(shared),
         table=_stampede_table(shared.stampede) if shared.stampede else "(not run)",
-        primed=", ".join(map(str, shared.primed.x_cache)) if shared.primed else "-",
-        primed_calls=shared.primed.upstream_calls if shared.primed else "-",
+        **_primed(shared),
         store_rows=rows(
             (
                 a.symbol,
@@ -441,6 +440,18 @@ def _issue11(report: Report) -> str | None:
         ),
         targets=targets,
     )
+
+
+def _primed(shared: SharedStore) -> dict[str, object]:
+    primed = shared.primed
+    if primed is None:
+        return dict.fromkeys(("own", "own_calls", "primed", "primed_calls"), "-")
+    return {
+        "own": ", ".join(map(str, primed.own_x_cache)) or "-",
+        "own_calls": primed.own_upstream_calls,
+        "primed": ", ".join(map(str, primed.x_cache)),
+        "primed_calls": primed.upstream_calls,
+    }
 
 
 def _noise(shared: SharedStore) -> str:

@@ -415,11 +415,14 @@ def listed_commands(commands: dict[str, int]) -> str:
 
 @dataclass(frozen=True)
 class SharedPriming:
-    """The first `/ndays` on each of the processes sharing the store, in turn, before their
-    stampede: one upstream call in all, the later processes answered by the shared tier."""
+    """The warm-up of the processes sharing the store before their stampede: first a cold
+    symbol of each one's own (`own_`: a MISS and an upstream call each), then `/ndays` on each
+    in turn, which the entry the warm service wrote should answer with no upstream call."""
 
     x_cache: list[str | None]
     upstream_calls: int
+    own_x_cache: list[str | None] = field(default_factory=list)
+    own_upstream_calls: int = 0
 
 
 @dataclass(frozen=True)

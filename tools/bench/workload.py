@@ -8,6 +8,7 @@ SYMBOLS = ("MSFT", "AAPL", "GOOGL", "AMZN", "IBM", "NVDA", "META", "TSLA", "ORCL
 NDAYS_VALUES = (1, 3, 5, 7, 10, 14, 21, 30, 60, 100)
 COLD_PREFIX = "COLD"  # symbols COLD0, COLD1, ...: the fake upstream serves any symbol
 SHARED_COLD_PREFIX = "SHARED"  # the stampede across the shared store's processes (issue 11)
+SHARED_WARM_UP_PREFIX = "SHWARM"  # their warm-up: a cold symbol of each process's own
 
 
 def spread_paths() -> tuple[str, ...]:

@@ -25,4 +25,4 @@ def quick_run() -> Report:
 
 @pytest.fixture
 def redis_run() -> Report:
-    return recorded("redis-quick-06eb2ca")
+    return recorded("redis-quick-ec9dead")

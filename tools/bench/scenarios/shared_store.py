@@ -1,11 +1,11 @@
 """Issue 11: the service with REDIS_URL set, on a redis-server of the run's own.
 
-Warm: a second service, configured as the in-process one but with REDIS_URL, primed with
-`/ndays` and measured in the same warm rounds, next to the in-process service's `/ndays`, which
-its row is compared with (rounds.py). From before the warm-up to after the rounds, the
-redis-server's own counters (INFO commandstats) must not move: a warm hit is answered by the
-first tier, process memory, and never touches the store. One request before and one after the
-rounds show X-Cache HIT.
+Warm: a second service, configured as the in-process one but with REDIS_URL, primed as it is
+(every spread path once) and measured in the same warm rounds, next to the in-process
+service's `/ndays`, which its row is compared with (rounds.py). From before the warm-up to after
+the rounds, the redis-server's own counters (INFO commandstats) must not move: a warm hit is
+answered by the first tier, process memory, and never touches the store. One request before
+and one after the rounds show X-Cache HIT.
 
 Cold: three service processes share the redis-server and the fake upstream; per round, the
 stampede's clients, spread over the three ports in turn, ask at once for a symbol none of them
@@ -41,9 +41,9 @@ from bench.results import (
 )
 from bench.rounds import Measure
 from bench.scenarios.stampede import stampede_rounds
-from bench.scenarios.warm import NDAYS, ndays_measures
+from bench.scenarios.warm import NDAYS, ndays_measures, prime
 from bench.upstream_control import FakeUpstream
-from bench.workload import SHARED_COLD_PREFIX, cold_symbol
+from bench.workload import SHARED_COLD_PREFIX, SHARED_WARM_UP_PREFIX, cold_symbol
 
 SERVICE_NAME = "service-redis"  # its rows in the warm table: "service-redis:ndays"
 SERVICES = 3  # processes sharing the store in the stampede
@@ -68,10 +68,11 @@ def _counts_since(before: dict[str, int], after: dict[str, int]) -> dict[str, in
     return {name: calls for name, calls in sorted(moved.items()) if calls}
 
 
-def _x_cache(service: ServerProcess) -> str | None:
-    answer = http_get(service.url + NDAYS.path)
+def _x_cache(service: ServerProcess, symbol: str | None = None) -> str | None:
+    path = NDAYS.path if symbol is None else f"{NDAYS.path}?symbol={symbol}"
+    answer = http_get(service.url + path, timeout=10)
     if answer.status != 200:
-        raise RuntimeError(f"{service}: {NDAYS.path} answered {answer.status}")
+        raise RuntimeError(f"{service}: {path} answered {answer.status}")
     return answer.headers.get("x-cache")
 
 
@@ -90,10 +91,11 @@ class WarmWithRedis:
         redis.start()
         service = fleet.service(upstream.url, {"REDIS_URL": redis_url(redis)}, name=SERVICE_NAME)
         service.start()
-        first = _x_cache(service)
-        if first != "MISS" or _x_cache(service) != "HIT":
-            raise RuntimeError(f"{service}: priming {NDAYS.path} gave {first}, then not a HIT")
-        say(f"{server_version(redis.port)} on port {redis.port}; {service.name} primed")
+        primed = prime(service)  # as the in-process one: its cache holds the same entries
+        say(
+            f"{server_version(redis.port)} on port {redis.port}; {service.name} primed: "
+            f"X-Cache {primed.x_cache}"
+        )
         return cls(redis, service, upstream)
 
     def measures(self, service: ServerProcess, baseline: ServerProcess) -> list[Measure]:
@@ -136,17 +138,32 @@ class WarmWithRedis:
 def warm_up_cluster(
     services: Sequence[ServerProcess], upstream: FakeUpstream, clients: int
 ) -> SharedPriming:
-    """`/ndays` once on each process in turn (the first fetches, the others should read the
-    shared tier), then a warm burst over all of them: like the main service, which has served
-    the warm rounds before its stampede, each process has served a burst before it is measured."""
+    """Before the measured rounds, as the main service has before its stampede: each process
+    fetches a cold symbol of its own (its first upstream call and lease), then `/ndays` on each
+    in turn (the entry the warm service wrote: the shared tier should answer, no upstream call),
+    then a warm burst of `clients` over all of them."""
     calls_before = upstream.total_calls()
-    states = [_x_cache(service) for service in services]
-    calls = upstream.total_calls() - calls_before
+    own = [
+        _x_cache(service, symbol)
+        for service, symbol in zip(services, warm_up_symbols(len(services)), strict=True)
+    ]
+    own_calls = upstream.total_calls() - calls_before
+    shared = [_x_cache(service) for service in services]
+    shared_calls = upstream.total_calls() - calls_before - own_calls
     answers = burst([s.port for s in services], NDAYS.path, clients)
-    say(f"processes sharing redis-server primed: X-Cache {states}, {calls} upstream call(s)")
+    say(
+        f"processes sharing redis-server primed: a symbol of their own {own} ({own_calls} "
+        f"upstream call(s)), then {NDAYS.path} {shared} ({shared_calls})"
+    )
     if any(status != 200 for status in answers.statuses):
         raise RuntimeError(f"warm burst over the processes: statuses {set(answers.statuses)}")
-    return SharedPriming(x_cache=states, upstream_calls=calls)
+    return SharedPriming(
+        x_cache=shared, upstream_calls=shared_calls, own_x_cache=own, own_upstream_calls=own_calls
+    )
+
+
+def warm_up_symbols(count: int) -> list[str]:
+    return [cold_symbol(i, SHARED_WARM_UP_PREFIX) for i in range(count)]
 
 
 def _store_round(
@@ -206,8 +223,9 @@ def cluster_stampede(
     before = load_average()
     symbols = [cold_symbol(i, SHARED_COLD_PREFIX) for i in range(options.stampede_rounds)]
     url = redis_url(warm.redis)
+    allowed = [*symbols, *warm_up_symbols(SERVICES)]
     services = [
-        fleet.service(upstream.url, {"REDIS_URL": url}, symbols, name=f"{SERVICE_NAME}-{i + 1}")
+        fleet.service(upstream.url, {"REDIS_URL": url}, allowed, name=f"{SERVICE_NAME}-{i + 1}")
         for i in range(SERVICES)
     ]
     try:
