@@ -23,9 +23,13 @@ from stock_ticker.config import Settings
 from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service import Quotes
 from stock_ticker.upstream import PriceProvider
-from tests.fakes import FakeAlphaVantage, FakeClock
+from tests.support.clock import FakeClock
+from tests.support.fake_upstream import FakeAlphaVantage
 
 API_KEY = "TEST-KEY-7f3c9a1e5b"  # distinctive, so a leak is easy to find
+
+#: The support package's fixtures (the service process, the switchable upstream, redis-server).
+pytest_plugins = ["tests.support.fixtures"]
 
 ClientFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
 

@@ -9,13 +9,12 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from tests.conftest import API_KEY
-from tests.e2e.conftest import ServiceFactory, ServiceProcess, start_service
-from tests.fakes import FakeAlphaVantage
-from tests.redis_server import RedisServer, redis_server
+from tests.support.fake_upstream import FakeAlphaVantage
+from tests.support.fixtures import ServiceFactory
+from tests.support.processes import ServerProcess
+from tests.support.redis_server import RedisServer
 
-__all__ = ["Cluster", "cluster", "redis_server", "start_service"]
-
-Cluster = Callable[..., Awaitable[list[ServiceProcess]]]
+Cluster = Callable[..., Awaitable[list[ServerProcess]]]
 
 
 @pytest.fixture
@@ -28,7 +27,7 @@ def cluster(
     sharing `redis_server`, metrics on, no drain, unmetered unless `env` says otherwise."""
     _, host = fake_upstream
 
-    async def start(n: int, **env: str) -> list[ServiceProcess]:
+    async def start(n: int, **env: str) -> list[ServerProcess]:
         base = {
             "STOCKS_API_HOST": host,
             "STOCKS_API_KEY": API_KEY,

@@ -13,10 +13,11 @@ import aiohttp
 import pytest
 
 from tests.cluster.conftest import Cluster
-from tests.e2e.conftest import ServiceProcess
 from tests.e2e.scrape import Scrape, scrape, wait_for_metrics
-from tests.fakes import FakeAlphaVantage, Reply, series_body
-from tests.redis_server import RedisServer
+from tests.support.builders import series_body
+from tests.support.fake_upstream import FakeAlphaVantage, Reply
+from tests.support.processes import ServerProcess
+from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.e2e
 
@@ -28,14 +29,14 @@ BOUND = 1.5
 
 
 async def ask(
-    session: aiohttp.ClientSession, service: ServiceProcess, symbol: str
+    session: aiohttp.ClientSession, service: ServerProcess, symbol: str
 ) -> tuple[int, str | None, dict[str, Any]]:
     """Status, X-Cache and body of `GET /ndays?symbol=...`."""
     async with session.get(f"{service.url}/ndays?symbol={symbol}") as response:
         return response.status, response.headers.get("X-Cache"), await response.json()
 
 
-async def waiting(session: aiohttp.ClientSession, services: list[ServiceProcess]) -> float:
+async def waiting(session: aiohttp.ClientSession, services: list[ServerProcess]) -> float:
     scrapes = await asyncio.gather(*(scrape(session, s.url) for s in services))
     return sum(s.value(WAITING) for s in scrapes)
 

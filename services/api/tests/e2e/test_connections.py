@@ -14,8 +14,10 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import ServiceFactory, ServiceProcess
-from tests.fakes import FakeAlphaVantage, Reply, series_body
+from tests.support.builders import series_body
+from tests.support.fake_upstream import FakeAlphaVantage, Reply
+from tests.support.fixtures import ServiceFactory
+from tests.support.processes import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +31,7 @@ EARLIEST_SECONDS = KEEPALIVE_SECONDS / 2
 REQUEST = b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"
 
 
-async def connect(service: ServiceProcess) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def connect(service: ServerProcess) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     return await asyncio.open_connection("127.0.0.1", service.port)
 
 
@@ -49,11 +51,11 @@ async def closed_after(reader: asyncio.StreamReader, since: float) -> float:
 
 
 @pytest.fixture
-async def service(start_service: ServiceFactory) -> ServiceProcess:
+async def service(start_service: ServiceFactory) -> ServerProcess:
     return await start_service({"KEEPALIVE_TIMEOUT_SECONDS": str(KEEPALIVE_SECONDS)})
 
 
-async def test_a_connection_that_never_sends_a_request_is_closed(service: ServiceProcess) -> None:
+async def test_a_connection_that_never_sends_a_request_is_closed(service: ServerProcess) -> None:
     opened = time.monotonic()
     reader, writer = await connect(service)
     try:
@@ -62,7 +64,7 @@ async def test_a_connection_that_never_sends_a_request_is_closed(service: Servic
         writer.close()
 
 
-async def test_an_idle_keep_alive_connection_is_closed(service: ServiceProcess) -> None:
+async def test_an_idle_keep_alive_connection_is_closed(service: ServerProcess) -> None:
     reader, writer = await connect(service)
     try:
         for _ in range(2):  # kept alive: a second request on the same connection is served
@@ -77,7 +79,7 @@ async def test_an_idle_keep_alive_connection_is_closed(service: ServiceProcess) 
         writer.close()
 
 
-async def test_a_connection_trickling_its_headers_is_closed(service: ServiceProcess) -> None:
+async def test_a_connection_trickling_its_headers_is_closed(service: ServerProcess) -> None:
     opened = time.monotonic()
     reader, writer = await connect(service)
     try:

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.e2e.conftest import ServiceFactory
+from tests.support.fixtures import ServiceFactory
 
 PACKAGE = "stock_ticker_client"
 

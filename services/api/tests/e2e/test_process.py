@@ -17,8 +17,10 @@ import aiohttp
 import pytest
 
 from tests.conftest import API_KEY
-from tests.e2e.conftest import ServiceFactory, free_port
-from tests.fakes import BAD_KEY, DAILY_LIMIT, INVALID_CALL, FakeAlphaVantage, Reply
+from tests.support.fake_upstream import FakeAlphaVantage, Reply
+from tests.support.fixtures import ServiceFactory
+from tests.support.processes import free_port
+from tests.support.upstream_texts import BAD_KEY_BODY, DAILY_LIMIT_BODY, INVALID_CALL_BODY
 
 Upstream = tuple[FakeAlphaVantage, str]
 #: A child started with a bare environment still reports its coverage (`patch = subprocess`).
@@ -41,9 +43,9 @@ async def test_every_status_through_the_real_process_and_no_key_anywhere(
     start_service: ServiceFactory, fake_upstream: Upstream
 ) -> None:
     fake, host = fake_upstream
-    fake.script("UNKN", Reply(INVALID_CALL))
-    fake.script("BADK", Reply(BAD_KEY))
-    fake.script("THRO", Reply(DAILY_LIMIT))
+    fake.script("UNKN", Reply(INVALID_CALL_BODY))
+    fake.script("BADK", Reply(BAD_KEY_BODY))
+    fake.script("THRO", Reply(DAILY_LIMIT_BODY))
     fake.script("SLOW", Reply(stall=True))
     service = await start_service(
         live_env(host, UPSTREAM_TIMEOUT_SECONDS="0.3", UPSTREAM_DEADLINE_SECONDS="0.5")

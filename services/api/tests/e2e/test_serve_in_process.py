@@ -15,7 +15,7 @@ import pytest
 from stock_ticker.app import create_app
 from stock_ticker.config import load_settings
 from stock_ticker.server import serve
-from tests.e2e.conftest import free_port
+from tests.support.processes import free_port
 
 
 class _Listening(logging.Handler):

@@ -7,8 +7,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from tests.e2e.conftest import ServiceFactory
 from tests.e2e.scrape import scrape, wait_for_log
+from tests.support.fixtures import ServiceFactory
 
 pytestmark = pytest.mark.e2e
 

@@ -15,8 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from stock_ticker.observability.aggregate import END
 from stock_ticker.workers import METRICS_DIR, WORKER_FLAG, metrics_socket
 from tests.conftest import API_KEY
-from tests.e2e.conftest import ServiceFactory, ServiceProcess
-from tests.fakes import FakeAlphaVantage
+from tests.support.fake_upstream import FakeAlphaVantage
+from tests.support.fixtures import ServiceFactory
+from tests.support.processes import ServerProcess
 
 SCRAPES = 20
 LOADERS = 8
@@ -67,7 +68,7 @@ async def own_metrics(path: Path) -> dict[Key, float]:
     return parse(data.decode())[0]
 
 
-async def start_workers(start_service: ServiceFactory) -> tuple[ServiceProcess, list[int]]:
+async def start_workers(start_service: ServiceFactory) -> tuple[ServerProcess, list[int]]:
     """A supervisor with two workers, both listening; and the workers' pids."""
     service = await start_service(
         {

@@ -10,8 +10,8 @@ from pathlib import Path
 import aiohttp
 
 from tests.conftest import API_KEY
-from tests.e2e.conftest import ServiceFactory
-from tests.fakes import FakeAlphaVantage
+from tests.support.fake_upstream import FakeAlphaVantage
+from tests.support.fixtures import ServiceFactory
 
 Upstream = tuple[FakeAlphaVantage, str]
 

@@ -1,8 +1,8 @@
 """The fault matrix: every way the upstream can fail, and what a client must see for it.
 
 Shared by the in-process matrix (`test_fault_matrix.py`) and the secrets sweep through the real
-process (`test_secrets.py`). Wording of the upstream's notices follows the real texts listed in
-the Alpha Vantage notes; each class is exercised with its real phrasing.
+process (`test_secrets.py`). The upstream's notices are its real texts (support/upstream_texts.py);
+each class is exercised with its real phrasing.
 """
 
 from __future__ import annotations
@@ -13,22 +13,19 @@ from typing import Any
 
 from stock_ticker.service.hold_offs import REST_BASE_SECONDS
 from stock_ticker.upstream.parsing import THROTTLE_RETRY_AFTER_SECONDS
-from tests.fakes import (
-    BAD_KEY,
-    BURST_LIMIT,
-    DAILY_LIMIT,
-    INVALID_CALL,
-    OLD_NOTE,
-    PREMIUM,
-    Reply,
-    series_body,
+from tests.support import builders
+from tests.support.builders import brief_meta, daily_doc, series_body
+from tests.support.fake_upstream import Reply
+from tests.support.upstream_texts import (
+    BAD_KEY_BODY,
+    BURST_LIMIT_BODY,
+    DAILY_LIMIT_BODY,
+    DEMO_KEY_BODY,
+    INVALID_CALL_BODY,
+    OLD_NOTE_BODY,
+    PREMIUM_BODY,
 )
 
-DEMO_KEY = {
-    "Information": "The **demo** API key is for demo purposes only. Please claim your free API "
-    "key at (https://www.alphavantage.co/support/#api-key) to explore our full API offerings. "
-    "It takes fewer than 20 seconds."
-}
 PROBLEM = "urn:stock-ticker:problem:"
 #: One header above aiohttp's client limit (8190 bytes a field).
 OVERSIZED_HEADERS = {"X-Padding": "x" * 9000}
@@ -36,13 +33,12 @@ OVERSIZED_HEADERS = {"X-Padding": "x" * 9000}
 
 def with_rows(symbol: str, rows: dict[str, dict[str, str]]) -> dict[str, Any]:
     """A series document with exactly these rows (in this key order)."""
-    doc = series_body(symbol, ["1"])
-    doc["Time Series (Daily)"] = rows
-    return doc
+    return daily_doc(rows, meta_data=brief_meta(symbol))
 
 
 def row(close: str) -> dict[str, str]:
-    return {"1. open": "1", "2. high": "1", "3. low": "1", "4. close": close, "5. volume": "10"}
+    """A row whose other prices are 1: only the close is odd."""
+    return builders.row(close, open_="1", high="1", low="1", volume="10")
 
 
 def duplicate_dates_body() -> bytes:
@@ -179,16 +175,16 @@ FAULTS: list[Fault] = [
         "unknown-symbol",
         "Unknown symbol",
         "does not know MSFT",
-        (Reply(INVALID_CALL),),
+        (Reply(INVALID_CALL_BODY),),
         rest=0.0,
         remembered=True,
     ),
-    _throttled("throttle-note", OLD_NOTE),
-    _throttled("throttle-information-daily", DAILY_LIMIT),
-    _throttled("throttle-information-burst", BURST_LIMIT),
-    _bad_answer("premium", "premium", Reply(PREMIUM)),
-    _bad_answer("bad-key", "API key", Reply(BAD_KEY)),
-    _bad_answer("demo-key", "API key", Reply(DEMO_KEY)),
+    _throttled("throttle-note", OLD_NOTE_BODY),
+    _throttled("throttle-information-daily", DAILY_LIMIT_BODY),
+    _throttled("throttle-information-burst", BURST_LIMIT_BODY),
+    _bad_answer("premium", "premium", Reply(PREMIUM_BODY)),
+    _bad_answer("bad-key", "API key", Reply(BAD_KEY_BODY)),
+    _bad_answer("demo-key", "API key", Reply(DEMO_KEY_BODY)),
     _bad_answer("empty-series", "empty", Reply(with_rows("MSFT", {}))),
     _bad_answer(
         "non-numeric-close",

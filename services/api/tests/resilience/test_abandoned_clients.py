@@ -18,11 +18,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.conftest import ServiceFactory, ServiceProcess
 from tests.e2e.scrape import WAIT_SECONDS, Scrape, scrape, wait_for_log, wait_for_metrics
 from tests.e2e.test_process import live_env
-from tests.fakes import Reply, series_body
-from tests.resilience.conftest import SwitchableUpstream
+from tests.support.builders import series_body
+from tests.support.fake_upstream import Reply, SwitchableUpstream
+from tests.support.fixtures import ServiceFactory
+from tests.support.processes import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -64,7 +65,7 @@ async def probing_health(session: aiohttp.ClientSession, url: str) -> AsyncItera
         await task
 
 
-async def raw_request(service: ServiceProcess, path: str) -> asyncio.StreamWriter:
+async def raw_request(service: ServerProcess, path: str) -> asyncio.StreamWriter:
     """Open a connection and send a GET; the caller abandons it by closing the writer."""
     _reader, writer = await asyncio.open_connection("127.0.0.1", service.port)
     writer.write(f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())

@@ -22,26 +22,24 @@ from aiohttp.test_utils import TestClient
 
 from stock_ticker.config import Settings
 from tests.conftest import ClientFactory, live_settings
-from tests.fakes import (
-    BAD_KEY,
-    DAILY_LIMIT,
-    INVALID_CALL,
-    OLD_NOTE,
-    PREMIUM,
-    FakeAlphaVantage,
-    FakeClock,
-    Reply,
-    series_body,
-)
-from tests.resilience.conftest import SwitchableUpstream
 from tests.resilience.faults import (
-    DEMO_KEY,
     FAULTS,
     OVERSIZED_HEADERS,
     PROBLEM,
     QUIRKS,
     Fault,
     Quirk,
+)
+from tests.support.builders import series_body
+from tests.support.clock import FakeClock
+from tests.support.fake_upstream import FakeAlphaVantage, Reply, SwitchableUpstream
+from tests.support.upstream_texts import (
+    BAD_KEY_BODY,
+    DAILY_LIMIT_BODY,
+    DEMO_KEY_BODY,
+    INVALID_CALL_BODY,
+    OLD_NOTE_BODY,
+    PREMIUM_BODY,
 )
 
 TTL = 60.0
@@ -245,7 +243,7 @@ async def test_a_throttle_on_one_symbol_holds_off_every_symbol(
     fake.script("IBM", Reply(series_body("IBM", GOOD_V1)))
     await assert_fresh(await client.get("/ndays?symbol=IBM"), GOOD_V1)
     clock.advance(TTL + 1)
-    fake.script("MSFT", Reply(DAILY_LIMIT))
+    fake.script("MSFT", Reply(DAILY_LIMIT_BODY))
     assert (await client.get("/ndays")).status == 503
     # IBM has a stale copy: served from it, no call. AAPL has none: 503 with the time left.
     clock.advance(20)
@@ -339,12 +337,12 @@ async def test_a_refresh_makes_at_most_upstream_max_attempts(
 
 
 PERMANENT = [
-    pytest.param(Reply(INVALID_CALL), 404, id="unknown-symbol"),
-    pytest.param(Reply(OLD_NOTE), 503, id="throttle-note"),
-    pytest.param(Reply(DAILY_LIMIT), 503, id="throttle-information"),
-    pytest.param(Reply(PREMIUM), 502, id="premium"),
-    pytest.param(Reply(BAD_KEY), 502, id="bad-key"),
-    pytest.param(Reply(DEMO_KEY), 502, id="demo-key"),
+    pytest.param(Reply(INVALID_CALL_BODY), 404, id="unknown-symbol"),
+    pytest.param(Reply(OLD_NOTE_BODY), 503, id="throttle-note"),
+    pytest.param(Reply(DAILY_LIMIT_BODY), 503, id="throttle-information"),
+    pytest.param(Reply(PREMIUM_BODY), 502, id="premium"),
+    pytest.param(Reply(BAD_KEY_BODY), 502, id="bad-key"),
+    pytest.param(Reply(DEMO_KEY_BODY), 502, id="demo-key"),
     pytest.param(Reply(b"<html></html>"), 502, id="html-body"),
     pytest.param(Reply(b'{"Meta Data": {'), 502, id="truncated-json"),
     pytest.param(Reply(headers=OVERSIZED_HEADERS), 502, id="oversized-headers"),

@@ -27,9 +27,11 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.e2e.conftest import ServiceFactory, ServiceProcess
-from tests.fakes import DAILY_LIMIT, INVALID_CALL, FakeAlphaVantage, Reply, series_body
-from tests.resilience.conftest import SwitchableUpstream
+from tests.support.builders import series_body
+from tests.support.fake_upstream import FakeAlphaVantage, Reply, SwitchableUpstream
+from tests.support.fixtures import ServiceFactory
+from tests.support.processes import ServerProcess
+from tests.support.upstream_texts import DAILY_LIMIT_BODY, INVALID_CALL_BODY
 
 pytestmark = pytest.mark.e2e
 
@@ -54,7 +56,7 @@ def healthy_upstream(fake: FakeAlphaVantage) -> None:
 
     def choose(symbol: str) -> Reply:
         if symbol[:1].isdigit():
-            return Reply(INVALID_CALL)
+            return Reply(INVALID_CALL_BODY)
         return Reply(series_body(symbol, ["3.5", "2.25", "1", "4", "5", "6", "7", "8"]))
 
     fake.choose = choose
@@ -74,7 +76,7 @@ def env(host: str, allowed: str) -> dict[str, str]:
     }
 
 
-def fuzz(service: ServiceProcess, path: str, mode: GenerationMode) -> Counter[int]:
+def fuzz(service: ServerProcess, path: str, mode: GenerationMode) -> Counter[int]:
     """Run up to EXAMPLES generated cases for `GET path`; return how often each status came."""
     schema = schemathesis.openapi.from_url(f"{service.url}/openapi.json")
     seen: Counter[int] = Counter()
@@ -136,7 +138,7 @@ async def test_operations_endpoints_answer_as_documented(
     assert fake.total_calls == 0
 
 
-def validate_all(service: ServiceProcess, calls: list[tuple[str, dict[str, Any], int]]) -> None:
+def validate_all(service: ServerProcess, calls: list[tuple[str, dict[str, Any], int]]) -> None:
     """Make each call through schemathesis and validate its answer against the document."""
     schema = schemathesis.openapi.from_url(f"{service.url}/openapi.json")
     for path, query, status in calls:
@@ -155,7 +157,7 @@ async def test_every_documented_error_answer_conforms_to_the_document(
     fake.script("HTML", Reply(b"<html></html>"))
     fake.script("DOWN", Reply(status=500))
     fake.script("SLOW", Reply(stall=True))
-    fake.script("THRO", Reply(DAILY_LIMIT))
+    fake.script("THRO", Reply(DAILY_LIMIT_BODY))
     service = await start_service(
         {**env(switchable_upstream.url, "*"), "SHUTDOWN_DRAIN_SECONDS": "5"}
     )

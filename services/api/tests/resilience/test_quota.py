@@ -18,7 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from stock_ticker.app import create_app
 from stock_ticker.config import Settings
 from tests.conftest import ClientFactory, live_settings
-from tests.fakes import FakeAlphaVantage, Reply, series_body
+from tests.support.builders import series_body
+from tests.support.fake_upstream import FakeAlphaVantage, Reply
 
 Upstream = tuple[FakeAlphaVantage, str]
 AiohttpClient = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]

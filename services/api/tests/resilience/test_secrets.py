@@ -18,10 +18,11 @@ import pytest
 from yarl import URL
 
 from tests.conftest import API_KEY
-from tests.e2e.conftest import ServiceFactory, ServiceProcess
-from tests.fakes import Reply, series_body
-from tests.resilience.conftest import SwitchableUpstream
 from tests.resilience.faults import FAULTS, Fault
+from tests.support.builders import series_body
+from tests.support.fake_upstream import Reply, SwitchableUpstream
+from tests.support.fixtures import ServiceFactory
+from tests.support.processes import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +62,7 @@ def service_env(upstream: SwitchableUpstream) -> dict[str, str]:
 class Recorder:
     """Sends requests to one service and keeps everything that came back, byte for byte."""
 
-    def __init__(self, session: aiohttp.ClientSession, service: ServiceProcess) -> None:
+    def __init__(self, session: aiohttp.ClientSession, service: ServerProcess) -> None:
         self.session = session
         self.service = service
         self.seen: list[str] = []

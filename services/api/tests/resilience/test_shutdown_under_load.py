@@ -18,9 +18,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.e2e.conftest import ServiceFactory
 from tests.e2e.test_process import live_env
-from tests.fakes import FakeAlphaVantage, Reply, series_body
+from tests.support.builders import series_body
+from tests.support.fake_upstream import FakeAlphaVantage, Reply
+from tests.support.fixtures import ServiceFactory
 
 Upstream = tuple[FakeAlphaVantage, str]
 

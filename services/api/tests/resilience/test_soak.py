@@ -13,16 +13,18 @@ import asyncio
 import itertools
 import json
 import os
-import shutil
 import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ServiceFactory
 from tests.e2e.test_process import live_env
-from tests.fakes import FakeAlphaVantage, Reply
+from tests.support import wrk as support_wrk
+from tests.support.fake_upstream import FakeAlphaVantage, Reply
+from tests.support.fixtures import ServiceFactory
+from tests.support.processes import ServerProcess
+from tests.support.programs import require
 
 pytestmark = pytest.mark.e2e
 
@@ -36,55 +38,9 @@ FLIP_SECONDS = 2.0
 RSS_TOLERANCE = 0.10
 ARTIFACT = Path(__file__).resolve().parents[4] / "test-artifacts" / "soak.json"
 
-#: Counts every answer by class in each wrk thread, and sums the threads when the run is done.
-WRK_SCRIPT = """
-local threads = {}
-function setup(thread)
-  table.insert(threads, thread)
-end
-function init(args)
-  non_2xx = 0; status_5xx = 0; stale = 0; miss = 0; hit = 0
-end
-function response(status, headers, body)
-  if status < 200 or status > 299 then non_2xx = non_2xx + 1 end
-  if status >= 500 then status_5xx = status_5xx + 1 end
-  local cache = headers["X-Cache"] or headers["x-cache"]
-  if cache == "STALE" then stale = stale + 1
-  elseif cache == "MISS" then miss = miss + 1
-  elseif cache == "HIT" then hit = hit + 1 end
-end
-function done(summary, latency, requests)
-  local t = {non_2xx = 0, status_5xx = 0, stale = 0, miss = 0, hit = 0}
-  for _, thread in ipairs(threads) do
-    for key, _ in pairs(t) do t[key] = t[key] + thread:get(key) end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK {"requests": %d, "duration_s": %.3f, "non_2xx": %d, "status_5xx": %d, '
-      .. '"stale": %d, "miss": %d, "hit": %d, "errors": {"connect": %d, "read": %d, '
-      .. '"write": %d, "status": %d, "timeout": %d}, "latency_ms": {"p50": %.3f, '
-      .. '"p99": %.3f, "max": %.3f}}\\n',
-    summary.requests, summary.duration / 1e6, t.non_2xx, t.status_5xx, t.stale, t.miss,
-    t.hit, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
-end
-"""
 
-
-def wrk_or_skip() -> str:
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("wrk is not installed (CI must install the Debian package wrk)")
-        pytest.skip("wrk is not installed (apt-get install wrk)")
-    return wrk
-
-
-def resident_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+def resident_kib(service: ServerProcess) -> int:
+    return round(service.rss_mib() * 1024)
 
 
 def logged_errors(log: Path) -> list[str]:
@@ -96,27 +52,26 @@ def logged_errors(log: Path) -> list[str]:
     return errors
 
 
-async def run_wrk(wrk: str, script: Path, url: str, seconds: float) -> dict[str, Any]:
-    process = await asyncio.create_subprocess_exec(
+async def run_wrk(wrk: str, url: str, seconds: float) -> dict[str, Any]:
+    """wrk with the answers counted by class; its figures in the units the artifact uses."""
+    figures = await asyncio.to_thread(
+        support_wrk.run_wrk,
         wrk,
-        f"-t{THREADS}",
-        f"-c{CONNECTIONS}",
-        f"-d{max(1, round(seconds))}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(script),
         url,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        threads=THREADS,
+        connections=CONNECTIONS,
+        seconds=max(1, round(seconds)),
+        timeout_s=10,
+        count_answers=True,
     )
-    output, _ = await process.communicate()
-    text = output.decode()
-    assert process.returncode == 0, text
-    lines = [line for line in text.splitlines() if line.startswith("WRK ")]
-    assert lines, text
-    result: dict[str, Any] = json.loads(lines[-1].removeprefix("WRK "))
-    return result
+    latency_us = figures["latency_us"]
+    return {
+        **figures.pop("answers"),
+        "requests": figures["requests"],
+        "duration_s": figures["duration_us"] / 1e6,
+        "errors": figures["errors"],
+        "latency_ms": {key: latency_us[key] / 1000 for key in ("p50", "p99", "max")},
+    }
 
 
 async def flip_upstream(fake: FakeAlphaVantage) -> None:
@@ -133,9 +88,9 @@ async def flip_upstream(fake: FakeAlphaVantage) -> None:
 
 
 async def test_soak_with_a_flapping_upstream(
-    start_service: ServiceFactory, fake_upstream: Upstream, tmp_path: Path
+    start_service: ServiceFactory, fake_upstream: Upstream
 ) -> None:
-    wrk = wrk_or_skip()
+    wrk = require("wrk")
     fake, host = fake_upstream
     service = await start_service(
         live_env(
@@ -147,20 +102,18 @@ async def test_soak_with_a_flapping_upstream(
             SHUTDOWN_DRAIN_SECONDS="0",
         )
     )
-    script = tmp_path / "count.lua"
-    script.write_text(WRK_SCRIPT)
     url = f"{service.url}/ndays"
 
-    warm = await run_wrk(wrk, script, url, WARMUP_SECONDS)  # fills the cache, then steady state
+    warm = await run_wrk(wrk, url, WARMUP_SECONDS)  # fills the cache, then steady state
     assert warm["non_2xx"] == 0
-    rss_warm = resident_kib(service.proc.pid)
+    rss_warm = resident_kib(service)
     calls_before = fake.total_calls
     flipper = asyncio.ensure_future(flip_upstream(fake))
     try:
-        soak = await run_wrk(wrk, script, url, SOAK_SECONDS)
+        soak = await run_wrk(wrk, url, SOAK_SECONDS)
     finally:
         flipper.cancel()
-    rss_end = resident_kib(service.proc.pid)
+    rss_end = resident_kib(service)
     service.signal(signal.SIGTERM)
     exit_status = await service.wait_exit(timeout=30)
     errors = logged_errors(service.log_path)

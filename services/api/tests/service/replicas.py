@@ -12,8 +12,8 @@ import pytest
 from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service import Quotes
 from stock_ticker.service.shared.link import RedisLink, connect
-from tests.fakes import FakeClock
 from tests.service.scripted import SETTINGS, ScriptedProvider
+from tests.support.clock import FakeClock
 
 __all__ = ["EPOCH", "Replicas", "link_to", "links", "replicas"]
 

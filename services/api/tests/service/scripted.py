@@ -14,7 +14,7 @@ from stock_ticker.domain import DailyBar, PriceSeries
 from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service import Quotes
 from stock_ticker.upstream import UpstreamError
-from tests.fakes import FakeClock
+from tests.support.clock import FakeClock
 
 
 def series(symbol: str = "MSFT", close: str = "1") -> PriceSeries:

@@ -8,7 +8,7 @@ import pytest
 
 from stock_ticker.service.budget import DAY_SECONDS, UpstreamBudget
 from stock_ticker.service.errors import BudgetExhausted
-from tests.fakes import FakeClock as ManualClock
+from tests.support.clock import FakeClock as ManualClock
 
 LONG = 1e9  # a max_wait that never limits
 

@@ -20,8 +20,8 @@ from stock_ticker.upstream import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from tests.fakes import FakeClock
 from tests.service.scripted import SETTINGS, ScriptedProvider, make, sample, series
+from tests.support.clock import FakeClock
 
 
 def with_flight(

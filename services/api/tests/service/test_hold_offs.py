@@ -7,7 +7,7 @@ import pytest
 from stock_ticker.service import hold_offs
 from stock_ticker.service.hold_offs import MemoryHoldOffs
 from stock_ticker.upstream import UpstreamThrottled, UpstreamUnavailable
-from tests.fakes import FakeClock
+from tests.support.clock import FakeClock
 
 
 async def test_a_shorter_hold_off_never_shortens_one_in_force(clock: FakeClock) -> None:

@@ -14,7 +14,7 @@ from stock_ticker.domain import DailyBar, PriceSeries
 from stock_ticker.domain.market import NEW_YORK, session_close
 from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service import Quotes
-from tests.fakes import FakeClock
+from tests.support.clock import FakeClock
 
 SYMBOLS = [f"S{i}" for i in range(10)]
 #: When the upstream publishes a session's bar: some time after the close, later than our delay.

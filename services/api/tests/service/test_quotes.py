@@ -19,8 +19,8 @@ from stock_ticker.upstream import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from tests.fakes import FakeClock
 from tests.service.scripted import ScriptedProvider, make, sample, series
+from tests.support.clock import FakeClock
 
 
 async def test_stale_copy_is_served_when_a_refresh_fails_then_rests(clock: FakeClock) -> None:

@@ -14,10 +14,10 @@ from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service import BudgetExhausted, Quotes
 from stock_ticker.service.shared.budget import CALLS_KEY, SharedBudget
 from stock_ticker.service.shared.link import RedisLink
-from tests.fakes import FakeClock
-from tests.redis_server import RedisServer
 from tests.service.replicas import EPOCH, Replicas
 from tests.service.scripted import SETTINGS, ScriptedProvider
+from tests.support.clock import FakeClock
+from tests.support.redis_server import RedisServer
 
 Links = Callable[..., RedisLink]
 DAY_MS = 86_400_000

@@ -29,7 +29,7 @@ from stock_ticker.upstream import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from tests.fakes import FakeClock
+from tests.support.clock import FakeClock
 
 
 def clocks(clock: FakeClock, offset: float = 1_764_000_000.0) -> Clocks:

@@ -13,10 +13,10 @@ from stock_ticker.service import CacheState
 from stock_ticker.service.shared.leased_flight import FAILED_MARK_SECONDS, LEASE_PREFIX
 from stock_ticker.service.shared.link import RedisLink
 from stock_ticker.upstream import MalformedResponse, UpstreamUnavailable
-from tests.fakes import FakeClock
-from tests.redis_server import RedisServer
 from tests.service.replicas import Replicas
 from tests.service.scripted import ScriptedProvider, series
+from tests.support.clock import FakeClock
+from tests.support.redis_server import RedisServer
 
 Links = Callable[..., RedisLink]
 

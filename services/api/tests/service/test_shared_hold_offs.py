@@ -22,10 +22,10 @@ from stock_ticker.upstream import (
     UpstreamThrottled,
     UpstreamUnavailable,
 )
-from tests.fakes import FakeClock
-from tests.redis_server import RedisServer
 from tests.service.replicas import Replicas
 from tests.service.scripted import ScriptedProvider, series
+from tests.support.clock import FakeClock
+from tests.support.redis_server import RedisServer
 
 Links = Callable[..., RedisLink]
 

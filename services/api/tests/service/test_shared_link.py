@@ -21,8 +21,8 @@ from stock_ticker.service.shared.link import (
     connect,
     describe,
 )
-from tests.fakes import FakeClock
-from tests.redis_server import RedisServer
+from tests.support.clock import FakeClock
+from tests.support.redis_server import RedisServer
 
 PASSWORD = "valkey-pw-3b1f9e"  # distinctive, so a leak is easy to find
 

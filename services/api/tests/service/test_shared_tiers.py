@@ -12,9 +12,9 @@ from redis.asyncio import Redis
 from stock_ticker.service import CacheState
 from stock_ticker.service.shared.link import RedisLink
 from stock_ticker.upstream import MalformedResponse, UnknownSymbol
-from tests.fakes import FakeClock
 from tests.service.replicas import Replicas
 from tests.service.scripted import ScriptedProvider, series
+from tests.support.clock import FakeClock
 
 Links = Callable[..., RedisLink]
 #: Where a symbol's entry is in the shared store.

@@ -1,15 +1,20 @@
-"""Small builders for the unit tests: bars and upstream documents."""
+"""The one place that builds upstream documents: bars, rows, `TIME_SERIES_DAILY` documents and
+the bundled sample files as the live API would send them, for every test and the fake upstream."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from importlib import resources
 from typing import Any
 
 from stock_ticker.domain import DailyBar
 
+#: The bundled sample files (real prices), in the upstream's own shape.
+SAMPLE_DIR = resources.files("stock_ticker.upstream") / "data"
+LIVE_INFORMATION = "Daily Prices (open, high, low, close) and Volumes"
 FIELDS = ("1. open", "2. high", "3. low", "4. close", "5. volume")
 
 
@@ -43,7 +48,7 @@ def row(
 
 def meta(symbol: str = "MSFT", last_refreshed: object = "2026-11-27") -> dict[str, Any]:
     return {
-        "1. Information": "Daily Prices (open, high, low, close) and Volumes",
+        "1. Information": LIVE_INFORMATION,
         "2. Symbol": symbol,
         "3. Last Refreshed": last_refreshed,
         "4. Output Size": "Compact",
@@ -61,3 +66,22 @@ def daily_doc(rows: Mapping[str, object], *, meta_data: object = None) -> dict[s
 
 def encode(doc: object) -> bytes:
     return json.dumps(doc).encode()
+
+
+def brief_meta(symbol: str, last_refreshed: str = "2026-11-27") -> dict[str, Any]:
+    """A `Meta Data` block with only what the service reads."""
+    return {"2. Symbol": symbol, "3. Last Refreshed": last_refreshed}
+
+
+def series_body(symbol: str, closes: Sequence[str], last: str = "2026-11-27") -> dict[str, Any]:
+    """A small series with the given closes, newest first, on consecutive days before `last`."""
+    newest = day(last)
+    rows = {(newest - dt.timedelta(days=i)).isoformat(): row(c) for i, c in enumerate(closes)}
+    return daily_doc(rows, meta_data=brief_meta(symbol, last))
+
+
+def sample_body(symbol: str = "MSFT") -> dict[str, Any]:
+    """The bundled sample document for `symbol`, relabelled as if it came from the live API."""
+    doc: dict[str, Any] = json.loads((SAMPLE_DIR / f"{symbol}.json").read_text())
+    doc["Meta Data"]["1. Information"] = LIVE_INFORMATION
+    return doc

@@ -23,7 +23,8 @@ from stock_ticker.upstream import (
 )
 from stock_ticker.upstream.alphavantage import MAX_BODY_BYTES, query_url
 from tests.conftest import API_KEY
-from tests.fakes import DAILY_LIMIT, FakeAlphaVantage, Reply
+from tests.support.fake_upstream import FakeAlphaVantage, Reply
+from tests.support.upstream_texts import DAILY_LIMIT_BODY
 
 Upstream = tuple[FakeAlphaVantage, str]
 
@@ -102,7 +103,7 @@ async def test_throttle_body_is_classified(
     session: aiohttp.ClientSession, fake_upstream: Upstream
 ) -> None:
     fake, host = fake_upstream
-    fake.default = Reply(DAILY_LIMIT)
+    fake.default = Reply(DAILY_LIMIT_BODY)
     with pytest.raises(UpstreamThrottled):
         await AlphaVantageClient(session, host, API_KEY).fetch_daily_series("MSFT", timeout=5)
 

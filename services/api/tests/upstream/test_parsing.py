@@ -1,7 +1,7 @@
 """Parsing and classifying Alpha Vantage `TIME_SERIES_DAILY` bodies, with the real wording.
 
-The texts below are the upstream's own (see docs/alphavantage.md in the shared docs): its wording
-changed in 2018, 2020, 2024 and 2025, and every class must be recognised by key and phrase.
+The texts are the upstream's own (tests/support/upstream_texts.py): its wording changed in 2018,
+2020, 2024 and 2025, and every class must be recognised by key and phrase.
 """
 
 from __future__ import annotations
@@ -26,60 +26,19 @@ from stock_ticker.upstream.parsing import (
     parse_daily_document,
 )
 from tests.support.builders import FIELDS, daily_doc, day, encode, meta, row
-
-# --- the upstream's own words ---------------------------------------------------------------
-
-INVALID_CALL = (
-    "Invalid API call. Please retry or visit the documentation "
-    "(https://www.alphavantage.co/documentation/) for TIME_SERIES_DAILY."
-)
-BAD_KEY = (
-    "the parameter apikey is invalid or missing. Please claim your free API key on "
-    "(https://www.alphavantage.co/support/#api-key). It should take less than 20 seconds."
-)
-DAILY_LIMIT = (
-    "Thank you for using Alpha Vantage! Our standard API rate limit is 25 requests per day. "
-    "Please subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to "
-    "instantly remove all daily rate limits."
-)
-DAILY_LIMIT_2024 = (
-    "We have detected your API key as SECRETKEY42 and our standard API rate limit is 25 "
-    "requests per day. Please subscribe to any of the premium plans at "
-    "https://www.alphavantage.co/premium/ to instantly remove all daily rate limits."
-)
-BURST_LIMIT = (
-    "We have detected your API key as SECRETKEY42 and our standard API rate limit is 25 "
-    "requests per day. Please consider spreading out your free API requests more sparingly "
-    "(1 request per second)."
-)
-BURST_2025 = (
-    "Burst pattern detected. Please consider spreading out your free API requests more "
-    "sparingly (1 request per second). You may subscribe to any of the premium plans at "
-    "https://www.alphavantage.co/premium/ to instantly unlock all premium endpoints"
-)
-OLD_NOTE = (
-    "Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute "
-    "and 500 calls per day. Please visit https://www.alphavantage.co/premium/ if you would like "
-    "to target a higher API call frequency."
-)
-PREMIUM_ENDPOINT = (
-    "Thank you for using Alpha Vantage! This is a premium endpoint. You may subscribe to any of "
-    "the premium plans at https://www.alphavantage.co/premium/ to instantly unlock all premium "
-    "endpoints"
-)
-PREMIUM_OUTPUTSIZE = (
-    "The **outputsize=full** parameter value is a premium feature for the TIME_SERIES_DAILY "
-    "endpoint. You may subscribe to any of the premium plans at "
-    "https://www.alphavantage.co/premium/ to instantly unlock all premium features"
-)
-DEMO_KEY = (
-    "The **demo** API key is for demo purposes only. Please claim your free API key at "
-    "(https://www.alphavantage.co/support/#api-key) to explore our full API offerings. It takes "
-    "fewer than 20 seconds."
-)
-UNKNOWN_NOTICE = (
-    "Thank you for using Alpha Vantage! The service is under scheduled maintenance; "
-    "please check back later."
+from tests.support.upstream_texts import (
+    BAD_KEY,
+    BURST_2025,
+    BURST_LIMIT,
+    DAILY_LIMIT,
+    DAILY_LIMIT_2024,
+    DEMO_KEY,
+    INVALID_CALL,
+    KEY,
+    OLD_NOTE,
+    PREMIUM_ENDPOINT,
+    PREMIUM_OUTPUTSIZE,
+    UNKNOWN_NOTICE,
 )
 
 THROTTLES = [
@@ -330,15 +289,15 @@ def test_a_body_without_series_or_notice_is_malformed(body: dict[str, Any]) -> N
     [
         {"Information": DAILY_LIMIT_2024},
         {"Information": BURST_LIMIT},
-        {"Error Message": BAD_KEY + " Key used: SECRETKEY42"},
+        {"Error Message": BAD_KEY + f" Key used: {KEY}"},
     ],
 )
 def test_error_details_never_repeat_the_upstream_text(body: dict[str, Any]) -> None:
     # The throttle text quotes the API key back; nothing of it may reach our messages/logs.
     err = raises_from(body)
 
-    assert "SECRETKEY42" not in str(err)
-    assert "SECRETKEY42" not in repr(err)
+    assert KEY not in str(err)
+    assert KEY not in repr(err)
 
 
 def test_classify_error_returns_rather_than_raises() -> None:

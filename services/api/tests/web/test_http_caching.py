@@ -10,7 +10,9 @@ import pytest
 
 from stock_ticker.config import Settings
 from tests.conftest import ClientFactory, live_settings
-from tests.fakes import FakeAlphaVantage, FakeClock, Reply, series_body
+from tests.support.builders import series_body
+from tests.support.clock import FakeClock
+from tests.support.fake_upstream import FakeAlphaVantage, Reply
 
 Upstream = tuple[FakeAlphaVantage, str]
 CLOSES = ["10", "11", "12", "13", "14", "15", "16", "17"]

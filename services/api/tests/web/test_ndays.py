@@ -12,16 +12,14 @@ import pytest
 from stock_ticker.config import Settings
 from stock_ticker.service.hold_offs import REST_BASE_SECONDS
 from tests.conftest import API_KEY, ClientFactory, live_settings
-from tests.fakes import (
-    BAD_KEY,
-    DAILY_LIMIT,
-    INVALID_CALL,
-    PREMIUM,
-    FakeAlphaVantage,
-    FakeClock,
-    Reply,
-    sample_body,
-    series_body,
+from tests.support.builders import sample_body, series_body
+from tests.support.clock import FakeClock
+from tests.support.fake_upstream import FakeAlphaVantage, Reply
+from tests.support.upstream_texts import (
+    BAD_KEY_BODY,
+    DAILY_LIMIT_BODY,
+    INVALID_CALL_BODY,
+    PREMIUM_BODY,
 )
 
 Upstream = tuple[FakeAlphaVantage, str]
@@ -251,11 +249,11 @@ async def test_concurrent_cold_requests_make_one_upstream_call(
 @pytest.mark.parametrize(
     ("reply", "status", "slug"),
     [
-        (Reply(INVALID_CALL), 404, "unknown-symbol"),
-        (Reply(BAD_KEY), 502, "upstream-bad-answer"),
-        (Reply(PREMIUM), 502, "upstream-bad-answer"),
+        (Reply(INVALID_CALL_BODY), 404, "unknown-symbol"),
+        (Reply(BAD_KEY_BODY), 502, "upstream-bad-answer"),
+        (Reply(PREMIUM_BODY), 502, "upstream-bad-answer"),
         (Reply(b"<html>oops</html>"), 502, "upstream-bad-answer"),
-        (Reply(DAILY_LIMIT), 503, "upstream-throttled"),
+        (Reply(DAILY_LIMIT_BODY), 503, "upstream-throttled"),
         (Reply(status=500), 503, "upstream-unavailable"),
     ],
 )

@@ -12,8 +12,8 @@ from stock_ticker.web import problems
 from stock_ticker.web.docs import OPENAPI
 from stock_ticker.web.state import LIFECYCLE
 from tests.conftest import ClientFactory, live_settings
-from tests.fakes import FakeAlphaVantage
 from tests.resilience.faults import FAULTS
+from tests.support.fake_upstream import FakeAlphaVantage
 
 PROBLEM_URN = "urn:stock-ticker:problem:"
 

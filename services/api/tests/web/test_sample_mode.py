@@ -11,7 +11,7 @@ import pytest
 from stock_ticker.app import create_app
 from stock_ticker.config import Settings
 from tests.conftest import ClientFactory, live_settings
-from tests.fakes import FakeAlphaVantage
+from tests.support.fake_upstream import FakeAlphaVantage
 
 BUNDLED = ("AAPL", "FB", "GOOG", "IBM", "MSFT")
 UNKNOWN_TSLA = "the sample data has no TSLA; available: AAPL, FB, GOOG, IBM, MSFT"
