@@ -4,7 +4,6 @@ the HTTPRoute."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -13,18 +12,12 @@ from typing import Any
 
 import gateway_nginx
 import ingress_nginx
+import nginx_http
 import pytest
 import yaml
-from support import (
-    ROOT,
-    free_port,
-    objects,
-    process,
-    render,
-    require,
-    service_target,
-    wait_http,
-)
+from support import ROOT, objects, render, running_app, service_target
+from tests.support.processes import HttpReady, ServerProcess, free_port
+from tests.support.programs import require
 
 
 @pytest.fixture(scope="session")
@@ -55,20 +48,7 @@ def manifests_monitoring() -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real `python -m stock_ticker` on a free port, with sample data and /metrics on."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("STOCKS_API_KEY", "ENABLE_METRICS")}
-    env.update(
-        PORT=str(port),
-        HOST="127.0.0.1",
-        ENABLE_METRICS="true",
-        SHUTDOWN_DRAIN_SECONDS="0",
-        ALLOWED_SYMBOLS="*",
-        LOG_LEVEL="INFO",
-    )
-    log = tmp_path_factory.mktemp("app") / "app.log"
-    with process([sys.executable, "-m", "stock_ticker"], env, log) as proc:
-        url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/healthz", proc=proc)
+    with running_app(tmp_path_factory, "app", ALLOWED_SYMBOLS="*", LOG_LEVEL="INFO") as url:
         yield url
 
 
@@ -98,45 +78,60 @@ def _start_nginx(
 ) -> Nginx:
     """Debian's nginx from a prefix dir, configured by `conf(prefix, port)`; waits for `ready`."""
     binary = require("nginx", "/usr/sbin/nginx")
-    for sub in ("conf", "tmp/client_body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
+    for sub in ("conf", *(f"tmp/{kind}" for kind in nginx_http.TEMP_KINDS)):
         (prefix / sub).mkdir(parents=True, exist_ok=True)
     port = free_port()
     (prefix / "conf" / "nginx.conf").write_text(conf(prefix, port))
     args = [binary, "-p", str(prefix), "-c", "conf/nginx.conf", "-e", "stderr", "-g", "daemon off;"]
-    proc = stack.enter_context(process(args, dict(os.environ), prefix / "nginx.out"))
-    url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}{ready}", proc=proc)
-    return Nginx(url, prefix)
+    log = prefix / "nginx.out"
+    server = ServerProcess("nginx", args, dict(os.environ), log, port, HttpReady(ready), cwd=ROOT)
+    stack.enter_context(server)
+    return Nginx(server.url, prefix)
+
+
+Objs = list[dict[str, Any]]
+#: A rendering's objects and the app's host:port -> the nginx.conf for (prefix, listen port).
+Configure = Callable[[Objs, str], Callable[[Path, int], str]]
+
+
+def _nginx_per_rendering(
+    app_url: str, tmp_path_factory: pytest.TempPathFactory, kind: str, configure: Configure
+) -> Iterator[Callable[[Objs], Nginx]]:
+    """`start(objs)`: an nginx configured by `configure` from some rendered objects, the real
+    app behind every backend; started once per rendering, stopped at the end of the session."""
+    app = app_url.removeprefix("http://")
+    started: dict[int, Nginx] = {}
+    with ExitStack() as stack:
+
+        def start(objs: Objs) -> Nginx:
+            if id(objs) not in started:
+                started[id(objs)] = _start_nginx(
+                    stack,
+                    tmp_path_factory.mktemp(kind),
+                    configure(objs, app),
+                    "/stock-ticker/healthz",
+                )
+            return started[id(objs)]
+
+        yield start
+
+
+def _ingress_conf(objs: Objs, app: str) -> Callable[[Path, int], str]:
+    locs = ingress_nginx.locations([o for o in objs if o["kind"] == "Ingress"])
+    backends = {}
+    for loc in locs:
+        # The chain must resolve in the manifests; the test app stands in for the pods.
+        service_target(objs, loc.service, loc.port)
+        backends[(loc.service, loc.port)] = app
+    return lambda prefix, port: ingress_nginx.nginx_conf(prefix, port, locs, backends)
 
 
 @pytest.fixture(scope="session")
 def nginx_for(
     app_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[list[dict[str, Any]]], Nginx]]:
+) -> Iterator[Callable[[Objs], Nginx]]:
     """Start Debian's nginx with a config generated from the Ingresses in some rendered objects."""
-    app_port = int(app_url.rsplit(":", 1)[1])
-    started: dict[int, Nginx] = {}
-    with ExitStack() as stack:
-
-        def start(objs: list[dict[str, Any]]) -> Nginx:
-            if id(objs) in started:
-                return started[id(objs)]
-            ingresses = [o for o in objs if o["kind"] == "Ingress"]
-            locs = ingress_nginx.locations(ingresses)
-            backends = {}
-            for loc in locs:
-                # The chain must resolve in the manifests; the test app stands in for the pods.
-                service_target(objs, loc.service, loc.port)
-                backends[(loc.service, loc.port)] = f"127.0.0.1:{app_port}"
-            started[id(objs)] = _start_nginx(
-                stack,
-                tmp_path_factory.mktemp("nginx"),
-                lambda prefix, port: ingress_nginx.nginx_conf(prefix, port, locs, backends),
-                "/stock-ticker/healthz",
-            )
-            return started[id(objs)]
-
-        yield start
+    yield from _nginx_per_rendering(app_url, tmp_path_factory, "nginx", _ingress_conf)
 
 
 @pytest.fixture(scope="session")
@@ -148,34 +143,23 @@ def gateway() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def gateway_for(
     app_url: str, gateway: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[list[dict[str, Any]]], Nginx]]:
+) -> Iterator[Callable[[Objs], Nginx]]:
     """Start Debian's nginx with a config generated from the HTTPRoutes that attach to the
     Gateway, as NGINX Gateway Fabric would program its data plane."""
-    app_port = int(app_url.rsplit(":", 1)[1])
-    started: dict[int, Nginx] = {}
-    with ExitStack() as stack:
 
-        def start(objs: list[dict[str, Any]]) -> Nginx:
-            if id(objs) in started:
-                return started[id(objs)]
-            routes = [o for o in objs if o["kind"] == "HTTPRoute"]
-            attached = [r for r in routes if gateway_nginx.admits(gateway, r)]
-            assert attached == routes, "every HTTPRoute attaches to the Gateway"
-            rules = gateway_nginx.rules(attached)
-            backends = {}
-            for rule in rules:
-                if rule.backend is not None:
-                    service_target(objs, *rule.backend)  # Service port -> the pods' port
-                    backends[rule.backend] = f"127.0.0.1:{app_port}"
-            started[id(objs)] = _start_nginx(
-                stack,
-                tmp_path_factory.mktemp("gateway"),
-                lambda prefix, port: gateway_nginx.nginx_conf(prefix, port, rules, backends),
-                "/stock-ticker/healthz",
-            )
-            return started[id(objs)]
+    def configure(objs: Objs, app: str) -> Callable[[Path, int], str]:
+        routes = [o for o in objs if o["kind"] == "HTTPRoute"]
+        attached = [r for r in routes if gateway_nginx.admits(gateway, r)]
+        assert attached == routes, "every HTTPRoute attaches to the Gateway"
+        rules = gateway_nginx.rules(attached)
+        backends = {}
+        for rule in rules:
+            if rule.backend is not None:
+                service_target(objs, *rule.backend)  # Service port -> the pods' port
+                backends[rule.backend] = app
+        return lambda prefix, port: gateway_nginx.nginx_conf(prefix, port, rules, backends)
 
-        yield start
+    yield from _nginx_per_rendering(app_url, tmp_path_factory, "gateway", configure)
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import nginx_http
+
 RULE_FIELDS = {"matches", "filters", "backendRefs"}
 MATCH_FIELDS = {"path"}
 FILTER_FIELDS = {
@@ -178,27 +180,5 @@ def nginx_conf(
     ]
     if "^~ /" not in locations:
         blocks.append('        location / {\n            return 404 "no route\\n";\n        }')
-    pools = [
-        f"    upstream {name} {{ server {backends[key]}; keepalive 8; }}"
-        for key, name in upstreams.items()
-    ]
-    temp = "\n".join(
-        f"    {kind}_temp_path {prefix}/tmp/{kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    return f"""worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log stderr notice;
-events {{ worker_connections 256; }}
-http {{
-{temp}
-    log_format probe '$request_uri $status upstream=$upstream_addr sent_to_app=$uri';
-    access_log {prefix}/access.log probe;
-{chr(10).join(pools)}
-    server {{
-        listen 127.0.0.1:{listen_port} default_server;
-        server_name _;
-{chr(10).join(blocks)}
-    }}
-}}
-"""
+    pools = [nginx_http.upstream(name, backends[key]) for key, name in upstreams.items()]
+    return nginx_http.http_conf(prefix, listen_port, pools, blocks)

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import nginx_http
+
 PREFIX = "nginx.ingress.kubernetes.io/"
 MODELLED = {"use-regex", "rewrite-target", "x-forwarded-prefix", "denylist-source-range"}
 
@@ -115,30 +117,9 @@ def nginx_conf(
     blocks = []
     for i, loc in enumerate(locs):
         name = f"upstream_{i}"
-        upstreams.append(
-            f"    upstream {name} {{ server {backends[(loc.service, loc.port)]}; keepalive 8; }}"
-        )
+        upstreams.append(nginx_http.upstream(name, backends[(loc.service, loc.port)]))
         blocks.append(_location_block(loc, name))
-    temp = "\n".join(
-        f"    {kind}_temp_path {prefix}/tmp/{kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    blocks.append(
+        '        location / {\n            return 404 "default backend - 404\\n";\n        }'
     )
-    return f"""worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log stderr notice;
-events {{ worker_connections 256; }}
-http {{
-{temp}
-    log_format probe '$request_uri $status upstream=$upstream_addr sent_to_app=$uri';
-    access_log {prefix}/access.log probe;
-{chr(10).join(upstreams)}
-    server {{
-        listen 127.0.0.1:{listen_port} default_server;
-        server_name _;
-{chr(10).join(blocks)}
-        location / {{
-            return 404 "default backend - 404\\n";
-        }}
-    }}
-}}
-"""
+    return nginx_http.http_conf(prefix, listen_port, upstreams, blocks)

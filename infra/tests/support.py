@@ -1,14 +1,14 @@
-"""Helpers shared by infra/tests: paths, tools, rendering, free ports, processes."""
+"""Helpers shared by infra/tests: paths, running a command, rendering the manifests, GET.
+
+Finding a tool (`require`), free ports and starting servers are the tests' support package's
+(services/api/tests/support, on the path by pytest.ini), as in the service's tests and the bench."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import socket
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,23 +17,13 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.support.processes import service_process
+from tests.support.programs import require
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "infra" / "k8s"
 DOCKERFILE = ROOT / "infra" / "docker" / "Dockerfile"
 ARTIFACTS = ROOT / "test-artifacts"
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def require(name: str, *candidates: str) -> str:
-    """Path of a tool; a missing tool fails the test under CI=true and skips it elsewhere."""
-    found = shutil.which(name) or next((c for c in candidates if os.access(c, os.X_OK)), None)
-    if found:
-        return found
-    message = f"{name} is not installed (.ci/run installs it)"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def run(*args: str | Path, stdin: str | None = None, timeout: float = 120) -> str:
@@ -75,6 +65,16 @@ def render(*components: str) -> str:
         return run(kubectl, "kustomize", overlay)
 
 
+@contextlib.contextmanager
+def running_app(tmp_path_factory: pytest.TempPathFactory, name: str, **env: str) -> Iterator[str]:
+    """The real `python -m stock_ticker` (sample data, /metrics on, no drain, `env` over that) on
+    a free port, its output in a `name` directory; its URL, until the block ends."""
+    log = tmp_path_factory.mktemp(name) / f"{name}.log"
+    configured = {"ENABLE_METRICS": "true", "SHUTDOWN_DRAIN_SECONDS": "0", **env}
+    with service_process(configured, log, cwd=ROOT) as app:
+        yield app.url
+
+
 def objects(rendered: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(rendered) if doc]
 
@@ -94,28 +94,6 @@ def app_variables() -> set[str]:
     return {variable.name for variable in VARIABLES}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, timeout: float = 20, proc: subprocess.Popen[Any] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            pytest.fail(f"process exited {proc.returncode} before {url} answered")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (OSError, urllib.error.URLError) as exc:
-            last = exc
-        time.sleep(0.1)
-    pytest.fail(f"{url} did not answer within {timeout} s: {last}")
-
-
 class Response:
     def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.status, self.headers, self.body = status, headers, body
@@ -133,23 +111,6 @@ def get(url: str, headers: dict[str, str] | None = None) -> Response:
             return Response(resp.status, dict(resp.headers), resp.read())
     except urllib.error.HTTPError as exc:
         return Response(exc.code, dict(exc.headers), exc.read())
-
-
-@contextlib.contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process with its output in `log`; terminated (then killed) on exit."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
 
 
 def service_target(objs: list[dict[str, Any]], service: str, port: str | int) -> int:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 from conftest import Nginx
-from support import ARTIFACTS, require
+from support import ARTIFACTS
+from tests.support.programs import require
 
 # The flags infra-tooling.md found necessary here: no sandbox as root, and no background
 # connections (this machine's closed network refuses them, many at a time).

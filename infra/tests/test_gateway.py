@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import copy
 import http.client
-import json
 import subprocess
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin
 
 import gateway_nginx
 import pytest
+import through_proxy
 import yaml
 from conftest import Nginx
 from support import ROOT, find, get
@@ -88,11 +86,7 @@ def test_generated_config_follows_the_route(gw: Nginx) -> None:
 
 
 def test_ndays_through_the_gateway_keeps_the_query_string(gw: Nginx) -> None:
-    resp = get(f"{gw.url}/stock-ticker/ndays?symbol=aapl&ndays=3")
-    assert resp.status == 200, resp.text
-    body = json.loads(resp.body)
-    assert (body["symbol"], body["ndays"], len(body["daily_data"])) == ("AAPL", 3, 3)
-    assert "sent_to_app=/ndays" in gw.log_for("/stock-ticker/ndays?symbol=aapl&ndays=3")
+    through_proxy.ndays_through_the_prefix(gw)
 
 
 @pytest.mark.parametrize(
@@ -110,33 +104,11 @@ def test_the_prefix_is_replaced_by_a_slash(gw: Nginx, path: str, sent: str) -> N
 
 
 def test_openapi_document_names_the_prefix_as_its_server(gw: Nginx) -> None:
-    doc = json.loads(get(f"{gw.url}/stock-ticker/openapi.json").body)
-    assert doc["servers"] == [{"url": "/stock-ticker"}]
-
-
-class _Assets(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        url = a.get("src") if tag == "script" else a.get("href") if tag == "link" else None
-        if url:
-            self.urls.append(url)
+    through_proxy.openapi_names_the_prefix(gw)
 
 
 def test_docs_page_and_every_asset_it_loads_answer_through_the_gateway(gw: Nginx) -> None:
-    page_url = f"{gw.url}/stock-ticker/docs"
-    resp = get(page_url)
-    assert resp.status == 200
-    parser = _Assets()
-    parser.feed(resp.text)
-    assert len(parser.urls) >= 4, parser.urls
-    for url in parser.urls:
-        absolute = urljoin(page_url, url)
-        assert absolute.startswith(f"{gw.url}/stock-ticker/"), f"{url} escapes the prefix"
-        assert get(absolute).status == 200, absolute
+    through_proxy.docs_page_and_its_assets(gw)
 
 
 @pytest.mark.parametrize(
@@ -150,19 +122,15 @@ def test_paths_outside_the_prefix_do_not_reach_the_app(gw: Nginx, path: str) -> 
 
 
 def test_metrics_are_not_routed(gw: Nginx, app_url: str) -> None:
-    assert get(f"{app_url}/metrics").status == 200, "the app serves /metrics (for Prometheus)"
-    for path in (
+    paths = (
         "/stock-ticker/metrics",
         "/stock-ticker/metrics/",
         "/stock-ticker//metrics",
         "/stock-ticker/%6Detrics",
         "/stock-ticker/./metrics",
         "/stock-ticker/metrics?x=1",
-    ):
-        resp = get(f"{gw.url}{path}")
-        assert resp.status == 500, f"{path}: {resp.status}"  # a rule with no backend
-        assert "# TYPE" not in resp.text, f"{path} leaked metrics"
-        assert "upstream=-" in gw.log_for(path)
+    )
+    through_proxy.metrics_do_not_reach_the_app(gw, app_url, paths, 500)  # a rule, no backend
     # A longer segment is not /metrics: it reaches the app, which does not know it.
     assert get(f"{gw.url}/stock-ticker/metricsfoo").status == 404
 
@@ -170,11 +138,7 @@ def test_metrics_are_not_routed(gw: Nginx, app_url: str) -> None:
 def test_metrics_are_routed_with_the_public_metrics_component(
     gateway_for: Start, manifests_gateway_public_metrics: Objs
 ) -> None:
-    public = gateway_for(manifests_gateway_public_metrics)
-    resp = get(f"{public.url}/stock-ticker/metrics")
-    assert resp.status == 200
-    assert "# TYPE" in resp.text
-    assert "sent_to_app=/metrics" in public.log_for("/stock-ticker/metrics")
+    through_proxy.metrics_reach_the_app(gateway_for(manifests_gateway_public_metrics))
 
 
 def test_the_components_in_the_wrong_order_keep_metrics_private() -> None:
@@ -229,7 +193,4 @@ def test_make_manifests_with_gateway_renders_the_route_instead_of_the_ingress() 
 
 @pytest.mark.parametrize("path", ["/stock-ticker", "/stock-ticker/"])
 def test_the_prefix_itself_leads_to_the_docs_page(gw: Nginx, path: str) -> None:
-    resp = get(f"{gw.url}{path}")  # the app redirects to the prefix's docs; urllib follows
-    assert resp.status == 200
-    assert resp.headers["Content-Type"].startswith("text/html")
-    assert "swagger" in resp.text.lower()
+    through_proxy.the_prefix_leads_to_the_docs_page(gw, path)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin
 
 import ingress_nginx
 import pytest
+import through_proxy
 from conftest import Nginx
 from support import get
 
@@ -31,12 +30,8 @@ def test_generated_config_follows_the_manifest(manifests: Objs, nginx: Nginx) ->
 
 
 def test_ndays_through_the_prefix_keeps_the_query_string(nginx: Nginx) -> None:
-    resp = get(f"{nginx.url}/stock-ticker/ndays?symbol=aapl&ndays=3")
-    assert resp.status == 200, resp.text
-    body = json.loads(resp.body)
-    assert (body["symbol"], body["ndays"], len(body["daily_data"])) == ("AAPL", 3, 3)
+    body = through_proxy.ndays_through_the_prefix(nginx)
     assert body["source"] == "sample"
-    assert "sent_to_app=/ndays" in nginx.log_for("/stock-ticker/ndays?symbol=aapl&ndays=3")
 
 
 def test_healthz_through_the_prefix(nginx: Nginx) -> None:
@@ -51,10 +46,7 @@ def test_readyz_through_the_prefix(nginx: Nginx) -> None:
 
 
 def test_openapi_document_names_the_prefix_as_its_server(nginx: Nginx) -> None:
-    resp = get(f"{nginx.url}/stock-ticker/openapi.json")
-    assert resp.status == 200
-    doc = json.loads(resp.body)
-    assert doc["servers"] == [{"url": "/stock-ticker"}]
+    doc = through_proxy.openapi_names_the_prefix(nginx)
     assert "/ndays" in doc["paths"]
 
 
@@ -63,32 +55,10 @@ def test_the_app_without_the_proxy_serves_from_the_root(app_url: str) -> None:
     assert doc["servers"] == [{"url": "/"}]
 
 
-class _Assets(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        url = a.get("src") if tag == "script" else a.get("href") if tag == "link" else None
-        if url:
-            self.urls.append(url)
-
-
 def test_docs_page_and_every_asset_it_loads_answer_through_the_prefix(nginx: Nginx) -> None:
-    page_url = f"{nginx.url}/stock-ticker/docs"
-    resp = get(page_url)
-    assert resp.status == 200
+    resp = through_proxy.docs_page_and_its_assets(nginx)
     assert resp.headers["Content-Type"].startswith("text/html")
-    parser = _Assets()
-    parser.feed(resp.text)
-    assert len(parser.urls) >= 4, parser.urls
-    for url in parser.urls:
-        absolute = urljoin(page_url, url)
-        assert absolute.startswith(f"{nginx.url}/stock-ticker/"), f"{url} escapes the prefix"
-        asset = get(absolute)
-        assert asset.status == 200, f"{absolute}: {asset.status}"
-    docs_js = get(urljoin(page_url, "static/docs/docs.js")).text
+    docs_js = get(f"{nginx.url}/stock-ticker/static/docs/docs.js").text
     assert re.search(r"""new URL\("openapi\.json", document\.baseURI\)""", docs_js)
 
 
@@ -114,34 +84,23 @@ def test_the_prefix_matches_case_insensitively_as_ingress_nginx_does(nginx: Ngin
 
 
 def test_metrics_are_not_public(nginx: Nginx, app_url: str) -> None:
-    assert get(f"{app_url}/metrics").status == 200, "the app serves /metrics (for Prometheus)"
-    for path in (
+    paths = (
         "/stock-ticker/metrics",
         "/stock-ticker//metrics",
         "/stock-ticker/%6Detrics",
         "/STOCK-TICKER/metrics",
         "/stock-ticker/./metrics",
         "/stock-ticker/metrics?x=1",
-    ):
-        resp = get(f"{nginx.url}{path}")
-        assert resp.status == 403, f"{path}: {resp.status}"
-        assert "# TYPE" not in resp.text, f"{path} leaked metrics"
-        assert "upstream=-" in nginx.log_for(path)
+    )
+    through_proxy.metrics_do_not_reach_the_app(nginx, app_url, paths, 403)
 
 
 def test_metrics_are_public_with_the_component(
     nginx_for: Any, manifests_public_metrics: Objs
 ) -> None:
-    nginx = nginx_for(manifests_public_metrics)
-    resp = get(f"{nginx.url}/stock-ticker/metrics")
-    assert resp.status == 200
-    assert "# TYPE" in resp.text
-    assert "sent_to_app=/metrics" in nginx.log_for("/stock-ticker/metrics")
+    through_proxy.metrics_reach_the_app(nginx_for(manifests_public_metrics))
 
 
 @pytest.mark.parametrize("path", ["/stock-ticker", "/stock-ticker/"])
 def test_the_prefix_itself_leads_to_the_docs_page(nginx: Nginx, path: str) -> None:
-    resp = get(f"{nginx.url}{path}")  # the app redirects to the prefix's docs; urllib follows
-    assert resp.status == 200
-    assert resp.headers["Content-Type"].startswith("text/html")
-    assert "swagger" in resp.text.lower()
+    through_proxy.the_prefix_leads_to_the_docs_page(nginx, path)

@@ -21,8 +21,9 @@ from monitoring_objects import (
     rule_groups,
     signal,
 )
-from support import ROOT, find, require
+from support import ROOT, find
 from test_manifests import app_routes, container, pod
+from tests.support.programs import require
 
 Objs = list[dict[str, Any]]
 

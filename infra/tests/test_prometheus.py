@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -20,7 +19,9 @@ from typing import Any
 import pytest
 import yaml
 from monitoring_objects import alerts, panel_queries, rule_groups, signal
-from support import find, free_port, get, objects, process, render, require, wait_http
+from support import ROOT, find, get, objects, render, running_app
+from tests.support.processes import HttpReady, ServerProcess, free_port
+from tests.support.programs import require
 
 #: Where kube-state-metrics would be; not here (no cluster): `promtool test rules` covers them.
 KUBE_STATE_METRICS = ("kube_deployment_status_replicas_available",)
@@ -33,20 +34,7 @@ MAX_TRAFFIC_SECONDS = 120
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real service as a pod would run it, with two workers so the sum is what is scraped."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("STOCKS_API_KEY",)}
-    env.update(
-        PORT=str(port),
-        HOST="127.0.0.1",
-        ENABLE_METRICS="true",
-        WEB_CONCURRENCY="2",
-        SHUTDOWN_DRAIN_SECONDS="0",
-        LOG_LEVEL="WARNING",
-    )
-    log = tmp_path_factory.mktemp("service") / "service.log"
-    with process([sys.executable, "-m", "stock_ticker"], env, log) as proc:
-        url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/healthz", proc=proc)
+    with running_app(tmp_path_factory, "service", WEB_CONCURRENCY="2", LOG_LEVEL="WARNING") as url:
         yield url
 
 
@@ -146,10 +134,11 @@ def prometheus(
         f"--web.listen-address=127.0.0.1:{port}",
         "--log.level=warn",
     ]
-    with process(args, dict(os.environ), tmp / "prometheus.log") as proc:
-        url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/-/ready", timeout=30, proc=proc)
-        prom = Prometheus(url)
+    log = tmp / "prometheus.log"
+    ready = HttpReady("/-/ready")
+    env = dict(os.environ)
+    with ServerProcess("prometheus", args, env, log, port, ready, cwd=ROOT, startup_timeout=30):
+        prom = Prometheus(f"http://127.0.0.1:{port}")
         # Enough scrapes, with traffic between them, for rates over the panels' 15 s windows.
         prom.wait_for('count_over_time(up{job="stock-ticker"}[1m]) >= 8', "8 scrapes")
         prom.wait_for(

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import stock_ticker
-from support import ROOT, free_port, process, wait_http
+from support import ROOT
+from tests.support.processes import HttpReady, ServerProcess, free_port
 
 RELOAD = ROOT / "infra" / "docker" / "reload.py"
 
@@ -41,17 +42,17 @@ def test_reload_restarts_on_a_change_and_stops_on_sigterm(tmp_path: Path) -> Non
         "-m",
         "stock_ticker",
     ]
-    with process(args, env, log) as proc:
-        url = f"http://127.0.0.1:{port}/healthz"
-        wait_http(url, proc=proc)
+    ready = HttpReady("/healthz")
+    server = ServerProcess("reload", args, env, log, port, ready, cwd=ROOT, startup_timeout=20)
+    with server:
         (src / "stock_ticker" / "app.py").touch()
         os.utime(src / "stock_ticker" / "app.py", (time.time() + 5, time.time() + 5))
         deadline = time.monotonic() + 15
         while "restarting" not in log.read_text():
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
-        wait_http(url, proc=proc)
+        server.wait_ready(20)
         assert log.read_text().count('"listening"') == 2
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
+        server.signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=20) == 0
     assert '"stopped"' in log.read_text()

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support import DOCKERFILE, IN_CI, K8S, ROOT, objects, render, require, run
+from support import DOCKERFILE, K8S, ROOT, objects, render, run
+from tests.support.programs import IN_CI, require
 
 BIN = Path(sys.executable).parent
 #: What `make manifests` can render: the base and each component, in the order it lists them.

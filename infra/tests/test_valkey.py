@@ -5,13 +5,16 @@ server (Debian's redis-server; Valkey takes the same)."""
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ROOT, find, free_port, objects, render, require
+from support import ROOT, find, objects, render
+from tests.support.processes import ServerProcess, free_port
+from tests.support.programs import require
+from tests.support.redis_server import answers_ping, require_redis_server
 
 Objs = list[dict[str, Any]]
 APP = {"app.kubernetes.io/name": "stock-ticker", "app.kubernetes.io/component": "api"}
@@ -161,7 +164,7 @@ def test_without_valkey_every_pod_keeps_its_own_state_within_the_free_tier(
 def test_the_valkey_arguments_start_a_real_server_with_the_append_only_file(
     manifests: Objs, tmp_path: Path
 ) -> None:
-    server = require("redis-server", "/usr/bin/redis-server")
+    binary = require_redis_server()
     cli = require("redis-cli", "/usr/bin/redis-cli")
     port = str(free_port())
     given = {
@@ -170,15 +173,16 @@ def test_the_valkey_arguments_start_a_real_server_with_the_append_only_file(
         "--dir": str(tmp_path),
         "--requirepass": "test-password",
     }
-    args = [item for pair in given.items() for item in pair]
-    proc = subprocess.Popen([server, *args, "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL)
+    args = [binary, *(item for pair in given.items() for item in pair), "--bind", "127.0.0.1"]
+    log = tmp_path / "redis-server.log"
+    server = ServerProcess("redis-server", args, {}, log, int(port), answers_ping, signal.SIGTERM)
     try:
+        try:
+            server.start(timeout=10)
+        except RuntimeError as exc:
+            pytest.fail(f"the server refused the StatefulSet's arguments, or did not answer: {exc}")
         ask = [cli, "-p", port, "--no-auth-warning", "-a", "test-password"]
-        deadline = time.monotonic() + 10
-        while subprocess.run([*ask, "ping"], capture_output=True, text=True).stdout != "PONG\n":
-            assert proc.poll() is None, "the server refused the StatefulSet's arguments"
-            assert time.monotonic() < deadline, "the server did not answer"
-            time.sleep(0.05)  # polling for the listener
+        assert subprocess.run([*ask, "ping"], capture_output=True, text=True).stdout == "PONG\n"
         config = subprocess.run(
             [*ask, "config", "get", "appendonly"], capture_output=True, text=True, check=True
         )
@@ -186,5 +190,4 @@ def test_the_valkey_arguments_start_a_real_server_with_the_append_only_file(
         denied = subprocess.run([cli, "-p", port, "ping"], capture_output=True, text=True)
         assert "NOAUTH" in denied.stdout + denied.stderr
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.stop()

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from support import DOCKERFILE, IN_CI, ROOT, require
+from support import DOCKERFILE, ROOT
+from tests.support.programs import IN_CI, require
 
 
 def base_suite() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,7 +14,9 @@ from typing import Any
 
 import pytest
 from conftest import Podman
-from support import ROOT, find, free_port, get, objects, process, render, require, wait_http
+from support import ROOT, find, get, objects, render
+from tests.support.processes import HttpReady, ServerProcess, free_port, wait_for
+from tests.support.programs import require
 
 
 def inspect(podman: Podman, ref: str, kind: str = "image") -> dict[str, Any]:
@@ -45,7 +48,7 @@ def api(podman: Podman, api_image: str) -> Iterator[tuple[str, str]]:
     try:
         url = f"http://127.0.0.1:{port}"
         try:
-            wait_http(f"{url}/healthz", timeout=30)
+            wait_for(HttpReady("/healthz"), port, timeout=30)
         except BaseException:
             print(podman.run("logs", name, check=False).stdout)
             raise
@@ -166,16 +169,17 @@ def docker_host(podman: Podman, base_image: str) -> Iterator[dict[str, str]]:
     docker = require("docker")
     sock = podman.workdir / f"docker-{os.getpid()}.sock"
     log = podman.workdir / "podman-service.log"
-    with process(
-        podman.args("system", "service", "--time=0", f"unix://{sock}"), podman.env, log
-    ) as proc:
-        env = dict(podman.env, DOCKER_HOST=f"unix://{sock}", DOCKER_BUILDKIT="0")
-        deadline = time.monotonic() + 20
-        while subprocess.run(
-            [docker, "version"], env=env, capture_output=True, check=False
-        ).returncode:
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+    env = dict(podman.env, DOCKER_HOST=f"unix://{sock}", DOCKER_BUILDKIT="0")
+
+    def answers(_port: int) -> bool:  # a socket, no port: `docker version` gets an answer
+        version = subprocess.run([docker, "version"], env=env, capture_output=True, check=False)
+        return version.returncode == 0
+
+    args = podman.args("system", "service", "--time=0", f"unix://{sock}")
+    service = ServerProcess(
+        "podman-service", args, podman.env, log, 0, answers, signal.SIGTERM, cwd=ROOT
+    )
+    with service:
         yield env
 
 
@@ -204,11 +208,20 @@ def test_make_build_and_docker_run_work_with_the_docker_cli(
     assert config["Labels"]["org.opencontainers.image.revision"] != "unknown"
     port = free_port()
     env = dict(docker_host, SYMBOL="AAPL")
-    with process(
-        ["make", "--no-print-directory", "docker-run", f"PORT={port}"], env, tmp_path / "run.log"
-    ) as proc:
+    args = ["make", "--no-print-directory", "docker-run", f"PORT={port}"]
+    run = ServerProcess(
+        "make docker-run",
+        args,
+        env,
+        tmp_path / "run.log",
+        port,
+        HttpReady("/healthz"),
+        signal.SIGTERM,
+        cwd=ROOT,
+        startup_timeout=60,
+    )
+    with run:
         url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/healthz", timeout=60, proc=proc)
         body = json.loads(get(f"{url}/ndays?ndays=1").body)
         assert body["symbol"] == "AAPL", "SYMBOL from the environment reaches the container"
         state = inspect(podman, "stock-ticker-dev", "container")
@@ -220,7 +233,7 @@ def test_make_build_and_docker_run_work_with_the_docker_cli(
             check=True,
             timeout=60,
         )
-        assert proc.wait(timeout=30) == 0
+        assert run.proc.wait(timeout=30) == 0
 
 
 def test_make_build_tests_works_with_the_docker_cli(docker_host: dict[str, str]) -> None:

@@ -58,6 +58,17 @@ class HttpReady:
             return False
 
 
+def wait_for(ready: Readiness, port: int, timeout: float = STARTUP_TIMEOUT) -> float:
+    """Ask `ready` about `port` until it says yes (a server this launcher did not start, such as
+    a container's published port); return the seconds it took."""
+    started = time.perf_counter()
+    while time.perf_counter() < started + timeout:
+        if ready(port):
+            return time.perf_counter() - started
+        time.sleep(0.05)  # polling for the listener, not hiding a race
+    raise RuntimeError(f"127.0.0.1:{port} not ready within {timeout:g} s")
+
+
 @dataclass
 class ServerProcess:
     """One server subprocess on 127.0.0.1, its output going to `log_path`."""
