@@ -46,6 +46,7 @@ from stock_ticker.service.ports import (
     CallBudget,
     Failure,
     Flight,
+    Hold,
     HoldOffs,
     SeriesStore,
 )
@@ -135,6 +136,7 @@ class Quotes:
         )
         #: Requests waiting on a refresh right now.
         self.waiting = 0
+        self._checks = SingleFlight[str, _Checked]()  # see _checked
         self._ahead_after: dict[str, float] = {}  # refresh ahead waits out a failure's rest
         self._closing: asyncio.TimerHandle | None = None
         self._refusing = False  # set at the end of shutdown's grace
@@ -191,7 +193,8 @@ class Quotes:
 
     async def _refreshed(self, symbol: str, copy: CachedSeries | None) -> Quote:
         """The slow path: the entry is missing or past its freshness."""
-        if await self._store.pull(symbol, _unknown_key(symbol)):  # another replica refreshed
+        checked = await self._checked(symbol)
+        if checked.pulled:  # another replica refreshed
             entry: CachedSeries | None = self._store.peek(symbol)
             now = self._clock()
             if entry is not None and now < entry.fresh_until:
@@ -206,18 +209,16 @@ class Quotes:
             raise UnknownSymbol(
                 "upstream does not know this symbol (remembered)", available=available
             )
-        rest = await self._hold_offs.resting(symbol)
-        if rest is not None:
+        if checked.rest is not None:
+            rest = checked.rest
             if copy is not None:
                 return self._stale(copy, f"{rest.cause.detail} (refresh failed recently)")
             left = rest.until - self._clock()
             raise restated(rest.cause, f"{rest.cause.detail} (refresh failed recently)", left)
-        try:
-            await self._fetcher.check_hold_off()  # a hold-off is not a failure of this symbol
-        except (UpstreamError, BudgetExhausted) as held:
+        if checked.held is not None:  # a hold-off is not a failure of this symbol
             if copy is not None:
-                return self._stale(copy, held.detail)
-            raise
+                return self._stale(copy, checked.held.detail)
+            raise checked.held
         if self._refusing:  # shutting down: no refresh would finish in time
             stopping = UpstreamUnavailable(
                 "the service is shutting down", retry_after=BUSY_RETRY_AFTER_SECONDS
@@ -254,6 +255,30 @@ class Quotes:
         if copy is not None:
             return self._stale(copy, failure.detail)
         raise failure
+
+    async def _checked(self, symbol: str) -> _Checked:
+        """What stands before a refresh of `symbol`, asked of the shared tier once per symbol.
+
+        With REDIS_URL these are round trips (the entry, the rest, the hold-off), so concurrent
+        misses share one set of them, and a miss that finds a refresh in flight here asks
+        nothing (the refresh looked already): a stampede of 500 clients costs a handful of
+        commands, not 2,500 on 500 connections. In process memory they cost nothing and are
+        asked by each request.
+        """
+        if self._shared is None:
+            return await self._check(symbol)
+        if symbol in self._flight:
+            return _NOTHING_IN_THE_WAY
+        return await self._checks.run(symbol, lambda: self._check(symbol))
+
+    async def _check(self, symbol: str) -> _Checked:
+        pulled = await self._store.pull(symbol, _unknown_key(symbol))
+        rest = await self._hold_offs.resting(symbol)
+        try:
+            await self._fetcher.check_hold_off()
+        except (UpstreamError, BudgetExhausted) as held:
+            return _Checked(pulled, rest, held)
+        return _Checked(pulled, rest, None)
 
     def _usable(self, entry: CachedSeries | None, now: float) -> TypeGuard[CachedSeries]:
         """Whether `entry` may still be served stale: up to MAX_STALE_SECONDS past its
@@ -310,6 +335,19 @@ class Quotes:
         await self._store.set(symbol, entry, fresh + settings.max_stale_seconds)
         await self._hold_offs.succeeded(symbol)
         return entry
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """Before a refresh: whether the shared tier had a newer entry, the symbol's rest, and the
+    hold-off in force (its error, restated with the time left)."""
+
+    pulled: bool
+    rest: Hold | None
+    held: UpstreamError | BudgetExhausted | None
+
+
+_NOTHING_IN_THE_WAY = _Checked(False, None, None)
 
 
 def _failure(task: asyncio.Task[CachedSeries]) -> Failure | None:

@@ -15,6 +15,7 @@ from stock_ticker.config import Settings
 from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service.shared.link import (
     CALL_TIMEOUTS,
+    MAX_CONNECTIONS,
     PROBE_SECONDS,
     RedisLink,
     SharedStoreDown,
@@ -155,5 +156,20 @@ async def test_a_store_that_comes_back_is_seen_without_any_request(
             while sample(metrics, "stock_api_shared_store_up") != 1:
                 await asyncio.sleep(0.02)  # polling the gauge the background probe sets
         assert link.up
+    finally:
+        await link.close()
+
+
+async def test_a_burst_of_commands_shares_a_bounded_pool(redis_server: RedisServer) -> None:
+    """Without the cap each concurrent command opens a connection of its own."""
+    metrics = Metrics()
+    up, errors = metrics.track_shared_store()
+    link = RedisLink(connect(redis_server.url, "", 0.5), up, errors, name="test", timeout=0.5)
+    try:
+        assert all(await asyncio.gather(*(ping(link) for _ in range(10 * MAX_CONNECTIONS))))
+        info = await link.run(lambda r: r.info("clients"))
+        assert 1 < info["connected_clients"] <= MAX_CONNECTIONS
+        assert link.up
+        assert sample(metrics, "stock_api_shared_store_errors_total") == 0
     finally:
         await link.close()

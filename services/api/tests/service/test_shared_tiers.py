@@ -4,11 +4,13 @@ agreed in wall-clock time."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
 from redis.asyncio import Redis
 
+from stock_ticker.domain import PriceSeries
 from stock_ticker.service import CacheState
 from stock_ticker.service.shared.link import RedisLink
 from stock_ticker.upstream import MalformedResponse, UnknownSymbol
@@ -38,6 +40,50 @@ async def test_a_warm_hit_sends_nothing_to_the_shared_store(
     for _ in range(200):
         assert (await quotes.get("MSFT")).state is CacheState.HIT
     assert await commands(client) - before == idle
+
+
+class Signalling(ScriptedProvider):
+    """Says when the upstream is called, and answers when the gate opens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.called = asyncio.Event()
+
+    async def fetch_daily_series(self, symbol: str, *, timeout: float) -> PriceSeries:
+        self.called.set()
+        return await super().fetch_daily_series(symbol, timeout=timeout)
+
+
+async def test_a_stampede_asks_the_shared_store_once_not_once_per_request(
+    replicas: Replicas, redis_url: str, links: Links, clock: FakeClock
+) -> None:
+    """300 concurrent misses share one set of checks (entry, rest, hold-off), one lease and one
+    write, as many commands as one lone miss; a miss that arrives while the refresh is in flight
+    asks nothing at all. Checked one by one, they would send five commands each, on a
+    connection each."""
+    provider = Signalling()
+    ((quotes, _),) = await replicas(provider, 1)
+    client = links(redis_url).client
+    before = await commands(client)
+    first = [asyncio.create_task(quotes.get("MSFT")) for _ in range(300)]
+    async with asyncio.timeout(10):
+        await provider.called.wait()
+    in_flight = await commands(client)
+    late = asyncio.create_task(quotes.get("MSFT"))
+    async with asyncio.timeout(10):
+        while quotes.waiting < 301:  # the late request reached the refresh in flight
+            await asyncio.sleep(0)
+    assert await commands(client) - in_flight == 1  # only the counting itself
+    provider.gate.set()
+    answers = await asyncio.gather(*first, late)
+    assert {answer.state for answer in answers} == {CacheState.MISS}
+    assert len(provider.calls) == 1
+    stampede = await commands(client) - before - 3  # three counts of our own
+    alone = await commands(client)
+    provider.gate.set()
+    assert (await quotes.get("AAPL")).state is CacheState.MISS
+    assert await commands(client) - alone - 1 == stampede  # what one lone miss sends
 
 
 async def test_a_cold_replica_answers_from_the_shared_tier_without_a_call(

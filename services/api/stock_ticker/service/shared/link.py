@@ -8,6 +8,11 @@ wait at all; the next command after that is the probe, and redis-py reconnects b
 it is down a background PING probes it as well, so it is seen back (and shared again) without
 waiting for a request that needs it. Each change of state is one log line, not one per request,
 and shows in `stock_api_shared_store_up`.
+
+A process opens at most `MAX_CONNECTIONS` connections; a command that finds them all busy waits
+for one, inside its time bound. Without the cap a burst of requests would open a connection
+each (redis-py's default pool has no limit) and the store's accept queue would turn the burst
+into timeouts.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import Counter, Gauge
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -33,6 +38,8 @@ log = logging.getLogger(__name__)
 CALL_TIMEOUTS = 2.5
 #: After a failure, how long the store is treated as down before the next command probes it.
 PROBE_SECONDS = 1.0
+#: Connections per process: far more than the few commands a process has in flight at once.
+MAX_CONNECTIONS = 32
 
 
 class SharedStoreDown(Exception):
@@ -43,14 +50,17 @@ def connect(url: str, password: str, timeout: float) -> Redis:
     """A client for `url` (a password there, or `password`), with socket timeouts of
     `timeout` seconds and no retries of its own."""
     extra: dict[str, Any] = {"password": password} if password else {}
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
         **extra,
+        max_connections=MAX_CONNECTIONS,
+        timeout=None,  # waiting for a free connection is bounded by the call's own limit
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), 0),
         decode_responses=False,
     )
+    return Redis.from_pool(pool)
 
 
 def describe(url: str) -> str:
