@@ -11,6 +11,15 @@ from urllib.parse import urljoin
 
 from support import Response, get
 
+#: Ways of writing /stock-ticker/metrics that must not reach the app's /metrics on either path.
+METRICS_SPELLINGS = (
+    "/stock-ticker/metrics",
+    "/stock-ticker//metrics",
+    "/stock-ticker/%6Detrics",
+    "/stock-ticker/./metrics",
+    "/stock-ticker/metrics?x=1",
+)
+
 
 class Proxy(Protocol):
     """A running proxy (conftest.Nginx): its URL and its access log."""

@@ -6,11 +6,12 @@
     PYTHONPATH=tools .venv/bin/python -m bench --help     # every knob
 
 A run starts, each the same way (processes.py), a fake Alpha Vantage upstream with a fixed
-latency, the service in its deployed configuration pointed at it, and the baseline: a bare
-aiohttp app answering a fixed body of the size of the service's 7-day `/ndays` answer
-(stand_ins.py). It runs the scenarios (scenarios/), judges the issues' targets on the figures
-(judging.py) and writes docs/benchmarks.md from templates (report.py, templates/) and
-docs/benchmarks.json, every raw figure (results.py, codec.py), unless --no-write.
+latency (the tests' own, services/api/tests/support/fake_upstream.py), the service in its
+deployed configuration pointed at it, and the baseline: a bare aiohttp app answering a fixed body
+of the size of the service's 7-day `/ndays` answer (stand_ins.py). It runs the scenarios
+(scenarios/), judges the issues' targets on the figures (judging.py) and writes docs/benchmarks.md
+from templates (report.py, templates/) and docs/benchmarks.json, every raw figure (results.py,
+codec.py), unless --no-write.
 
 `--only` runs some of the scenarios (options.SCENARIO_NAMES) and so writes a partial report: it
 then needs --no-write or other --out-md/--out-json. `--service-src DIR` runs the service from
@@ -26,6 +27,19 @@ one (an error with CI=true).
 Layout: options (knobs) → run (the order of a run) → scenarios/* (one per scenario) on top of
 processes (starting and stopping servers), wrk and rounds (warm load), clients (raw HTTP bursts
 and impatient clients), prober (liveness during a load), upstream_control (the fake's counters
-and failure mode), redis_client (PING and INFO for a redis-server); results (typed figures) →
+and failure mode), redis_client (INFO for a redis-server); results (typed figures) →
 judging (targets) → report (Markdown).
+
+The launcher and free_port, the fake upstream, redis-server's start, wrk with its script and the
+/proc readings are the tests' support package's (services/api/tests/support), shared with the
+service's tests and the infra tests. It is imported here as the top-level `support`, its folder
+appended to sys.path below: `tests.support` cannot be reached from tools/, whose own tests are a
+package named `tests`.
 """
+
+import sys
+from pathlib import Path
+
+TEST_SUPPORT_ROOT = Path(__file__).resolve().parents[2] / "services" / "api" / "tests"
+if str(TEST_SUPPORT_ROOT) not in sys.path:
+    sys.path.append(str(TEST_SUPPORT_ROOT))

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event
 
-from bench import procfs
+from support import procfs
+
 from bench.console import say
 from bench.processes import ServerProcess
 

@@ -1,4 +1,5 @@
-"""The few commands the bench itself sends a redis-server (issue 11): PING and INFO.
+"""The few commands the bench itself sends a redis-server (issue 11): INFO. (PING, the readiness
+check, is the launcher's: support.redis_server.answers_ping.)
 
 One short connection per command, in RESP, from the standard library: the bench measures the
 service's use of the store, so it reads the server's own counters (INFO commandstats) rather
@@ -25,14 +26,6 @@ def command(port: int, *words: str, timeout: float = 2.0) -> bytes:
                 size = int(line[1:])
                 return b"" if size < 0 else reply.read(size + 2)[:size]
     raise RuntimeError(f"redis-server on {port} answered {words[0]} with {line[:200]!r}")
-
-
-def answers_ping(port: int) -> bool:
-    """Whether a redis-server on `port` is ready: PONG (not LOADING, not refused)."""
-    try:
-        return command(port, "PING", timeout=1.0) == b"PONG"
-    except (OSError, RuntimeError, ValueError):
-        return False
 
 
 def info(port: int, section: str) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""The bench's handle on the fake upstream (stand_ins.py): its call counts and its mode."""
+"""The bench's handle on the fake upstream (services/api/tests/support/fake_upstream.py, run as a
+process of its own): its call counts and its mode, through its `/_stats` and `/_control`."""
 
 from __future__ import annotations
 

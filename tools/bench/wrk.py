@@ -1,4 +1,5 @@
-"""Load generation for the warm scenarios: wrk, driven through wrk.lua.
+"""Load generation for the warm scenarios: wrk, through the one wrk script and runner, which the
+soak test uses too (services/api/tests/support/wrk.py and wrk.lua).
 
 wrk is not installed by the bench: CI's .ci/run installs Debian's package, and the README says
 to (`apt-get install wrk`).
@@ -6,17 +7,13 @@ to (`apt-get install wrk`).
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 
-from bench.codec import decode_as
-from bench.paths import PACKAGE
-from bench.results import WrkOutput, WrkResult
+from support.wrk import run_wrk
 
-WRK_LUA = PACKAGE / "wrk.lua"
+from bench.codec import decode_as
+from bench.results import WrkOutput, WrkResult
 
 
 def find_wrk() -> str:
@@ -45,22 +42,18 @@ class Wrk:
 
     def run(self, base_url: str, load: Load, seconds: int) -> WrkResult:
         """Run wrk for `seconds` and return the figures its done() hook printed."""
-        env = {**os.environ, "BENCH_PATHS": " ".join(load.cycle)}
         connections = load.connections or self.connections
-        threads = min(self.threads, connections)
-        argv = [self.binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s"]
-        for header in load.headers:
-            argv += ["-H", header]
-        argv += ["-s", str(WRK_LUA), base_url + load.path]
-        done = subprocess.run(  # wrk against 127.0.0.1, bounded by -d
-            argv, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False
+        figures = run_wrk(
+            self.binary,
+            base_url + load.path,
+            threads=min(self.threads, connections),
+            connections=connections,
+            seconds=seconds,
+            timeout_s=5,
+            headers=load.headers,
+            cycle=load.cycle,
         )
-        for line in done.stdout.splitlines():
-            if line.startswith("BENCH_JSON "):
-                output = decode_as(WrkOutput, json.loads(line.removeprefix("BENCH_JSON ")))
-                break
-        else:
-            raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+        output = decode_as(WrkOutput, figures)
         seconds_run = output.duration_us / 1e6
         e = output.errors
         return WrkResult(

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.redis_server import answers_ping
 
-from bench.redis_client import answers_ping, command_calls, server_version
+from bench.redis_client import command_calls, server_version
 from bench.scenarios.shared_store import MISSING, find_redis_server
 
 COMMANDSTATS = (
