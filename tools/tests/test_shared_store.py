@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.processes import free_port
 from support.redis_server import answers_ping
 
 from bench.redis_client import command_calls, server_version
@@ -65,10 +66,7 @@ def test_the_counters_are_read_from_info_commandstats(fake_redis: tuple[int, lis
 
 
 def test_a_server_not_listening_is_not_ready() -> None:
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
-    assert not answers_ping(port)
+    assert not answers_ping(free_port())  # nothing listens there
 
 
 def test_without_redis_server_the_scenario_is_skipped_unless_in_ci(

@@ -3,7 +3,6 @@ a real server cannot easily stage."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,7 +23,8 @@ from stock_ticker.upstream import (
 from stock_ticker.upstream.alphavantage import MAX_BODY_BYTES, query_url
 from tests.conftest import API_KEY
 from tests.support.fake_upstream import FakeAlphaVantage, Reply
-from tests.support.upstream_texts import DAILY_LIMIT_BODY
+from tests.support.processes import free_port
+from tests.support.upstream_texts import DAILY_LIMIT_BODY, INVALID_CALL_BODY
 
 Upstream = tuple[FakeAlphaVantage, str]
 
@@ -130,9 +130,7 @@ async def test_connection_reset_mid_body_is_unavailable(
 async def test_connection_refused_is_unavailable_and_never_shows_the_key(
     session: aiohttp.ClientSession,
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     client = AlphaVantageClient(session, f"http://127.0.0.1:{port}/", API_KEY)
     with pytest.raises(UpstreamUnavailable) as raised:
         await client.fetch_daily_series("MSFT", timeout=5)
@@ -158,7 +156,7 @@ async def test_client_errors_from_aiohttp_become_unavailable(
         function="TIME_SERIES_DAILY", symbol="MSFT", outputsize="compact", apikey=API_KEY
     )
     mocked.get(pattern, exception=aiohttp.ServerDisconnectedError())
-    mocked.get(pattern, body=b'{"Error Message": "Invalid API call."}')
+    mocked.get(pattern, payload=INVALID_CALL_BODY)
     client = AlphaVantageClient(session, host, API_KEY)
     with pytest.raises(UpstreamUnavailable, match="ServerDisconnectedError"):
         await client.fetch_daily_series("MSFT", timeout=5)
