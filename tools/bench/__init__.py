@@ -16,7 +16,9 @@ codec.py), unless --no-write.
 `--only` runs some of the scenarios (options.SCENARIO_NAMES) and so writes a partial report: it
 then needs --no-write or other --out-md/--out-json. `--service-src DIR` runs the service from
 another checkout's services/api (a `git worktree` of an older commit, say) for before/after
-figures; `--save-json PATH` writes the raw report there whatever --no-write says, and
+figures; `--compare-src DIR` runs another checkout's code too, as a second service process in
+the same warm rounds, and reports each load's ratios current ÷ older (scenarios/older_code.py);
+`--save-json PATH` writes the raw report there whatever --no-write says, and
 `--before PATH` (such a saved report) adds a before → after table to the issue 9 section.
 
 Only 127.0.0.1 is ever contacted. It needs wrk (`apt-get install wrk`) and the project's venv,

@@ -48,6 +48,7 @@ def machine(options: Options) -> Machine:
             ["wrk", "-v"], capture_output=True, text=True, check=False
         ).stdout.splitlines()
     src = options.service_src
+    service_commit, service_dirty_paths = checkout(src) if src else (None, [])
     return Machine(
         nproc=os.cpu_count(),
         cpu=cpu,
@@ -58,11 +59,18 @@ def machine(options: Options) -> Machine:
         commit=_git("rev-parse", "--short", "HEAD"),
         dirty_paths=_git("status", "--porcelain", "--", "services").splitlines(),
         service_src=str(src) if src else None,
-        service_commit=_git("rev-parse", "--short", "HEAD", cwd=src) if src else None,
-        service_dirty_paths=(
-            _git("status", "--porcelain", "--", ".", cwd=src).splitlines() if src else []
-        ),
+        service_commit=service_commit,
+        service_dirty_paths=service_dirty_paths,
     )
+
+
+def checkout(src: Path) -> tuple[str | None, list[str]]:
+    """The commit of the checkout holding `src` and its uncommitted paths below `src`; (None, [])
+    when `src` is in no git checkout."""
+    commit = _git("rev-parse", "--short", "HEAD", cwd=src)
+    if not commit:
+        return None, []
+    return commit, _git("status", "--porcelain", "--", ".", cwd=src).splitlines()
 
 
 def _git(*args: str, cwd: Path = REPO) -> str:

@@ -41,6 +41,7 @@ class Options:
     out_json: Path = DOCS_JSON
     only: tuple[str, ...] = SCENARIO_NAMES
     service_src: Path | None = None
+    compare_src: Path | None = None  # another checkout's services/api, in the same warm rounds
     save_json: Path | None = None
     before: Path | None = None
     failure_clients: int = 200
@@ -156,6 +157,15 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="run the service from this services/api directory (PYTHONPATH), e.g. a worktree",
     )
+    parser.add_argument(
+        "--compare-src",
+        type=Path,
+        metavar="DIR",
+        help="with the warm scenario: also run the service from this services/api directory "
+        "(another checkout, e.g. `git worktree add /tmp/old <commit>`) as a second process, its "
+        "warm /ndays, /healthz and 304 (when its code answers one) in the same rounds as this "
+        "code's; the report adds their figures and the ratios current ÷ older",
+    )
     parser.add_argument("--save-json", type=Path, help="also write the raw report here, always")
     parser.add_argument(
         "--before", type=Path, help="a saved report (--save-json) to show before → after"
@@ -182,6 +192,10 @@ def parse_options(argv: Sequence[str]) -> Options:
         parser.error("--only writes a partial report: add --no-write, or --out-md and --out-json")
     if args.service_src is not None and not (args.service_src / "stock_ticker").is_dir():
         parser.error(f"--service-src: no stock_ticker package in {args.service_src}")
+    if args.compare_src is not None and not (args.compare_src / "stock_ticker").is_dir():
+        parser.error(f"--compare-src: no stock_ticker package in {args.compare_src}")
+    if args.compare_src is not None and "warm" not in only:
+        parser.error("--compare-src measures in the warm rounds: --only must include warm")
     if args.before is not None and not args.before.is_file():
         parser.error(f"--before: no such file {args.before}")
     preset = QUICK if args.quick else FULL
@@ -195,6 +209,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         write=not args.no_write,
         only=only,
         service_src=args.service_src.resolve() if args.service_src else None,
+        compare_src=args.compare_src.resolve() if args.compare_src else None,
     )
     for name in _AT_LEAST_ONE:
         if getattr(options, name) < 1:

@@ -21,6 +21,7 @@ from bench.results import (
     Conditional,
     Failure,
     FailureCase,
+    OlderCode,
     Report,
     SharedStore,
     Stampede,
@@ -29,6 +30,7 @@ from bench.results import (
     listed_commands,
 )
 from bench.scenarios.failure import REFRESH_QUIET_S
+from bench.scenarios.older_code import TITLE_PREFIX
 from bench.scenarios.short_ttl import ENV as SHORT_TTL_ENV
 from bench.workload import NDAYS_VALUES, SPREAD, SYMBOLS
 
@@ -70,6 +72,7 @@ def render(report: Report, notes: str) -> str:
     sections = blocks(
         _targets_section(report.targets),
         _warm(report),
+        _older(report),
         _stampede(report),
         _memory(report),
         _startup(report),
@@ -86,7 +89,8 @@ def _facts(report: Report) -> dict[str, object]:
     m, o = report.machine, report.options
     code_notes = " (with uncommitted changes under services/)" if m.dirty_paths else ""
     if m.service_src:
-        code_notes += f"; the service's code from `{m.service_src}` at commit `{m.service_commit}`"
+        code_notes += f"; the service's code from `{m.service_src}`"
+        code_notes += f" at commit `{m.service_commit}`" if m.service_commit else ""
         code_notes += " (with uncommitted changes)" if m.service_dirty_paths else ""
     noise = (
         f"1-minute load average {report.load_average.before[0]:.2f} before the run, "
@@ -175,6 +179,8 @@ def _warm(report: Report) -> str | None:
     shared = report.shared_store.warm if report.shared_store else None
     if shared is not None:
         cpu += "\n" + fill("warm_shared", title=report.warm[shared.row].title)
+    if report.older is not None:
+        cpu += "\n" + fill("warm_older", prefix=TITLE_PREFIX, src=report.older.src)
     return fill(
         "warm",
         rows=rows(cells(key, r) for key, r in report.warm.items()),
@@ -243,6 +249,70 @@ def _startup(report: Report) -> str | None:
         baseline_median=f"{start.baseline_median_s:.3f}",
         baseline_max=f"{start.baseline_max_s:.3f}",
     )
+
+
+# --compare-src ------------------------------------------------------------------------------
+
+
+def _older(report: Report) -> str | None:
+    older, warm = report.older, report.warm
+    if older is None or warm is None:
+        return None
+    m = report.machine
+    dirty = m.service_dirty_paths if m.service_src else m.dirty_paths
+    this_code = _code("current", m.service_commit or m.commit, bool(dirty))
+    older_code = _code("older", older.commit, bool(older.dirty_paths))
+    lines: list[Sequence[object]] = []
+    for load in older.loads:
+        current = warm[load.current]
+        for code, r in ((this_code, current), (older_code, warm[load.older])):
+            lines.append(
+                (
+                    current.title if r is current else "",
+                    code,
+                    f"{r.rps:,.0f}",
+                    _ratio(r.rps_ratio),
+                    f"{r.p99_ms:.2f}",
+                    f"{r.cpu_us_per_request:.1f}",
+                    f"{r.rss_mib:.1f}",
+                    r.errors,
+                )
+            )
+        lines.append(
+            (
+                "",
+                "**current ÷ older**",
+                _ratio(load.rps_ratio),
+                "-",
+                _ratio(load.p99_ratio),
+                _ratio(load.cpu_ratio),
+                _ratio(load.rss_ratio),
+                "-",
+            )
+        )
+    section = fill(
+        "older",
+        src=older.src,
+        checkout=_checkout(older),
+        startup="-" if older.startup_s is None else f"{older.startup_s:.2f}",
+        rows=rows(lines),
+    )
+    left_out = "; ".join(f"`{key}` ({why})" for key, why in older.not_measured.items())
+    return blocks(section, f"Not measured on the older code: {left_out}." if left_out else None)
+
+
+def _code(which: str, commit: str | None, dirty: bool) -> str:
+    """`current (`2ed0e63` + uncommitted changes)`: which code a row measured."""
+    parts = ([f"`{commit}`"] if commit else []) + (["uncommitted changes"] if dirty else [])
+    return f"{which} ({' + '.join(parts)})" if parts else which
+
+
+def _checkout(older: OlderCode) -> str:
+    """` (commit X)` when the older code is a git checkout."""
+    if older.commit is None:
+        return ""
+    changes = ", with uncommitted changes" if older.dirty_paths else ""
+    return f" (commit {older.commit}{changes})"
 
 
 # Issue 9 -------------------------------------------------------------------------------------

@@ -455,6 +455,35 @@ class SharedStore:
     load_average: LoadAverage | None = None  # around the stampede across the processes
 
 
+# --compare-src: the code of another checkout in the same warm rounds -------------------------
+
+
+@dataclass(frozen=True)
+class ComparedLoad:
+    """One load on this run's code (`current`, a key of the warm table) and on the older code
+    (`older`), in the same rounds; each ratio current ÷ older is the median of per-round ratios."""
+
+    current: str
+    older: str
+    rps_ratio: float
+    p99_ratio: float
+    cpu_ratio: float
+    rss_ratio: float
+
+
+@dataclass(frozen=True)
+class OlderCode:
+    """`--compare-src`: the service's code at `src` (its checkout's commit, None outside git),
+    run as a second service process; `not_measured` names the loads left out, and why."""
+
+    src: str
+    commit: str | None = None
+    dirty_paths: list[str] = field(default_factory=list)
+    startup_s: float | None = None
+    loads: list[ComparedLoad] = field(default_factory=list)
+    not_measured: dict[str, str] = field(default_factory=dict)  # load key: why
+
+
 # The whole run -------------------------------------------------------------------------------
 
 
@@ -490,6 +519,7 @@ class Report:
     abandoned: Abandoned | None = None
     conditional: Conditional | None = None
     shared_store: SharedStore | None = None
+    older: OlderCode | None = None  # --compare-src
     runs: dict[str, list[RoundRun]] | None = None
     before: Before | None = None
     targets: list[Target] = field(default_factory=list)  # issue 5

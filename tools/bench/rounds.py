@@ -9,12 +9,15 @@ depend on how much of the machine wrk itself takes.
 
 Scenarios contribute measures (scenarios/warm.py, scenarios/conditional.py), so everything
 compared is measured in the same rounds; issue 11's "warm /ndays with REDIS_URL set vs in-process"
-is one more measure against a second service, compared with "service:ndays".
+is one more measure against a second service, compared with "service:ndays". `--compare-src`'s
+older code is a second service too (scenarios/older_code.py): its figures are paired with this
+code's by round the same way (`same_rounds`, `median_ratio`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bench.console import say
@@ -102,13 +105,32 @@ def summarise(plan: Sequence[Measure], runs: dict[str, list[RoundRun]]) -> dict[
             bytes_per_response=median([r.bytes_per_response for r in mine]),
         )
         if measure.compare_with is not None:
-            pairs = list(zip(mine, runs[measure.compare_with], strict=True))  # same round
+            pairs = same_rounds(runs, measure.key, measure.compare_with)
             row = replace(
                 row,
                 baseline=measure.compare_with,
-                rps_ratio=median([s.rps / b.rps for s, b in pairs]),
-                p99_ratio=median([s.latency_us.p99 / b.latency_us.p99 for s, b in pairs]),
-                cpu_ratio=median([s.cpu_us_per_request / b.cpu_us_per_request for s, b in pairs]),
+                rps_ratio=median_ratio(pairs, RPS),
+                p99_ratio=median_ratio(pairs, P99),
+                cpu_ratio=median_ratio(pairs, CPU),
             )
         rows[measure.key] = row
     return rows
+
+
+Figure = Callable[[RoundRun], float]
+RPS: Figure = operator.attrgetter("rps")
+P99: Figure = operator.attrgetter("latency_us.p99")
+CPU: Figure = operator.attrgetter("cpu_us_per_request")
+RSS: Figure = operator.attrgetter("rss_mib")
+
+
+def same_rounds(
+    runs: dict[str, list[RoundRun]], key: str, other: str
+) -> list[tuple[RoundRun, RoundRun]]:
+    """The runs of measure `key` and of measure `other`, paired by round."""
+    return list(zip(runs[key], runs[other], strict=True))
+
+
+def median_ratio(pairs: Sequence[tuple[RoundRun, RoundRun]], figure: Figure) -> float:
+    """The median over rounds of `figure`'s ratio, each round's first run ÷ its second."""
+    return median([figure(mine) / figure(theirs) for mine, theirs in pairs])

@@ -2,7 +2,8 @@
 
 The warm-type scenarios (warm, conditional, redis), the stampede and start-up share one service
 and one baseline, started first; the warm ones contribute measures to the same rounds (redis: a
-second service with REDIS_URL set, next to the first). Issue 11's stampede across three processes
+second service with REDIS_URL set, next to the first; --compare-src: a service from another
+checkout, its loads next to this code's). Issue 11's stampede across three processes
 sharing the redis-server follows the main service's; the issue 9 scenarios start services of
 their own. Only 127.0.0.1 is ever contacted; every loop is bounded
 in count and time; whatever was started is stopped, whatever happens.
@@ -23,6 +24,7 @@ from bench.results import (
     Abandoned,
     Conditional,
     Failure,
+    OlderCode,
     Primed,
     Report,
     RoundRun,
@@ -34,7 +36,7 @@ from bench.results import (
     WarmRow,
 )
 from bench.rounds import Measure, deduplicated, run_rounds, summarise, warm_up
-from bench.scenarios import conditional, shared_store, warm
+from bench.scenarios import conditional, older_code, shared_store, warm
 from bench.scenarios.abandoned import abandoned_clients
 from bench.scenarios.failure import failing_upstream
 from bench.scenarios.memory import soak
@@ -76,6 +78,8 @@ def run(options: Options, log_dir: Path, argv: Sequence[str]) -> Report:
     abandoned: Abandoned | None = None
     with_redis: shared_store.WarmWithRedis | None = None
     shared_warm: SharedWarm | None = None
+    older: older_code.OlderService | None = None
+    compared: OlderCode | None = None
     try:
         upstream = FakeUpstream(fleet.upstream())
         upstream.process.start()
@@ -88,10 +92,14 @@ def run(options: Options, log_dir: Path, argv: Sequence[str]) -> Report:
             baseline_startup = baseline.start()
             if redis_server is not None:
                 with_redis = shared_store.WarmWithRedis.start(fleet, upstream, redis_server)
+            if options.compare_src is not None:
+                older = older_code.OlderService.start(fleet, upstream.url, options.compare_src)
             if wrk is not None:
                 plan: list[Measure] = []
                 if with_redis is not None:  # first: the two /ndays next to each other
                     plan += with_redis.measures(service, baseline)
+                if older is not None:  # each load on both codes, next to each other
+                    plan += older.measures(service, baseline)
                 if "warm" in selected:
                     plan += warm.measures(service, baseline)
                 etag = ""
@@ -109,6 +117,9 @@ def run(options: Options, log_dir: Path, argv: Sequence[str]) -> Report:
                     memory = timed("memory soak", lambda: soak(wrk, service, options))
                 runs = timed("warm rounds", lambda: run_rounds(wrk, plan, options))
                 rows = summarise(plan, runs)
+                if older is not None:
+                    compared = older.compared(runs)
+                    older.service.stop()
                 if etag:
                     checks.append(conditional.check(service, etag, "after the rounds"))
                     asked = Conditional(conditional.PATH, etag, checks, recorded)
@@ -162,5 +173,6 @@ def run(options: Options, log_dir: Path, argv: Sequence[str]) -> Report:
         abandoned=abandoned,
         conditional=asked,
         shared_store=shared,
+        older=compared,
         runs=runs,
     )

@@ -26,3 +26,8 @@ def quick_run() -> Report:
 @pytest.fixture
 def redis_run() -> Report:
     return recorded("redis-quick-ec9dead")
+
+
+@pytest.fixture
+def compare_run() -> Report:
+    return recorded("compare-quick-717a1d0")

@@ -11,6 +11,10 @@
   commands), and the stampede across three processes sharing the redis-server, whose targets
   were not met (3 upstream calls per symbol; +355 ms): the service's cold path sends the store
   its own commands per request, over a new connection each, and falls back when they time out.
+- compare-quick-717a1d0: `make bench BENCH_ARGS="--quick --only warm --compare-src
+  /tmp/old/services/api --no-write ..."` at 717a1d0 (with another person's uncommitted change to
+  the service): the code at ca0c6bc, a worktree, in the same warm rounds; its code sends no ETag,
+  so its 304 load is not measured. Two 3 s rounds on a busy shared machine: noisy figures.
 - Each `.md` beside them is its rendered report (no notes), checked by test_report.py; after a
   deliberate change to a template, rewrite them with `UPDATE_GOLDEN=1 tox run -e bench`.
 
@@ -27,7 +31,13 @@ from bench.codec import load_report
 from bench.results import Conditional, ConditionalCheck, RecordedRatio, Report
 
 FIXTURES = Path(__file__).parent / "fixtures"
-RECORDED = ("full-run-3c24ea8", "issue9-quick-83dcb1c", "quick-run-0349406", "redis-quick-ec9dead")
+RECORDED = (
+    "full-run-3c24ea8",
+    "issue9-quick-83dcb1c",
+    "quick-run-0349406",
+    "redis-quick-ec9dead",
+    "compare-quick-717a1d0",
+)
 ETAG = '"0a52e5aed609b67e9cd19006158f4a9c"'
 
 

@@ -52,6 +52,8 @@ def test_keys_a_report_did_not_have_yet_take_their_defaults(full_run: Report) ->
     assert full_run.options.only[0] == "warm"  # recorded before --only existed
     assert full_run.options.service_src is None
     assert full_run.failure is None
+    assert full_run.options.compare_src is None
+    assert full_run.older is None
     assert full_run.targets_issue12 == []
 
 

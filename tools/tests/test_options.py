@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 
 from bench.options import FULL, QUICK, SCENARIO_NAMES, parse_options
+from bench.paths import REPO
+
+SERVICE_API = REPO / "services" / "api"
 
 
 def test_no_arguments_is_a_full_run_that_writes_docs() -> None:
@@ -43,6 +46,11 @@ def test_only_keeps_the_running_order() -> None:
         (["--abandoned-patience", "0"], "--abandoned-patience must be positive"),
         (["--before", "/nonexistent/report.json"], "--before: no such file"),
         (["--service-src", "/nonexistent"], "--service-src: no stock_ticker package"),
+        (["--compare-src", "/nonexistent"], "--compare-src: no stock_ticker package"),
+        (
+            ["--only", "failure", "--no-write", "--compare-src", str(SERVICE_API)],
+            "--compare-src measures in the warm rounds: --only must include warm",
+        ),
     ],
 )
 def test_what_cannot_run_is_refused_at_once(
@@ -57,3 +65,11 @@ def test_a_partial_run_may_write_elsewhere(tmp_path: Path) -> None:
     md, js = tmp_path / "b.md", tmp_path / "b.json"
     options = parse_options(["--only", "failure", "--out-md", str(md), "--out-json", str(js)])
     assert (options.write, options.out_md, options.out_json) == (True, md, js)
+
+
+def test_compare_src_is_another_checkouts_services_api(tmp_path: Path) -> None:
+    (tmp_path / "api" / "stock_ticker").mkdir(parents=True)
+    given = tmp_path / "api" / ".." / "api"
+    options = parse_options(["--only", "warm", "--no-write", "--compare-src", str(given)])
+    assert options.compare_src == (tmp_path / "api").resolve()
+    assert FULL.compare_src is None

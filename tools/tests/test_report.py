@@ -11,7 +11,7 @@ import pytest
 from bench.cli import read_before
 from bench.judging import judged
 from bench.report import NOTES_MARKER, TEMPLATES, kept_notes, render
-from bench.results import Before, Report, SharedStore
+from bench.results import Before, ComparedLoad, Report, SharedStore
 from tests.recorded import ETAG, FIXTURES, RECORDED, recorded, with_conditional
 
 
@@ -27,14 +27,21 @@ def test_a_recorded_report_renders_as_recorded(name: str) -> None:
 
 
 def test_every_placeholder_is_filled(
-    full_run: Report, issue9_run: Report, redis_run: Report
+    full_run: Report, issue9_run: Report, redis_run: Report, compare_run: Report
 ) -> None:
     assert full_run.warm is not None
     assert redis_run.warm is not None
+    assert compare_run.warm is not None
+    older_rows = {k: r for k, r in compare_run.warm.items() if k.startswith("older:")}
     with_redis = replace(
         full_run,
-        warm={**full_run.warm, "service-redis:ndays": redis_run.warm["service-redis:ndays"]},
+        warm={
+            **full_run.warm,
+            "service-redis:ndays": redis_run.warm["service-redis:ndays"],
+            **older_rows,
+        },
         shared_store=redis_run.shared_store,
+        older=compare_run.older,
     )
     everything = replace(
         with_conditional(with_redis, cpu_304=30.0),
@@ -68,6 +75,7 @@ def test_every_placeholder_is_filled(
         "## Issue 11: the shared store",
         "### Warm /ndays with REDIS_URL set",
         "### Cold stampede across 3 processes",
+        "## Against the code at /tmp/old/services/api",
     } <= used
     assert sorted(p.stem for p in TEMPLATES.glob("*.md")) == sorted(
         [
@@ -80,6 +88,7 @@ def test_every_placeholder_is_filled(
             "issue5_targets",
             "issue9",
             "memory",
+            "older",
             "report",
             "stampede",
             "stampede_table",
@@ -88,6 +97,7 @@ def test_every_placeholder_is_filled(
             "warm",
             "warm_cpu",
             "warm_loads",
+            "warm_older",
             "warm_shared",
         ]
     )
@@ -185,3 +195,64 @@ def test_without_redis_server_the_section_says_why(full_run: Report) -> None:
     assert section.startswith("\n\nNot measured in this run: no redis-server on PATH.\n")
     assert "| not measured: no redis-server on PATH | not judged |" in section
     assert "### Cold stampede" not in section
+
+
+def test_the_older_code_is_set_against_this_code_load_by_load(compare_run: Report) -> None:
+    text = render(judged(compare_run), "")
+    warm = text.split("## Warm scenarios")[1].split("## ")[0]
+    assert "| older code: warm /ndays (defaults) | 9,116 | 0.71x | 6.59 | 19.83 | 1.47x |" in warm
+    assert "| warm /ndays (defaults) | 7,697 | 0.60x |" in warm  # both codes x the baseline
+    assert 'The rows "older code: …" are a second service process' in warm
+    heading = "## Against the code at /tmp/old/services/api (commit ca0c6bc)\n"
+    section = text.split(heading)[1].split("\n## ")[0]
+    assert "(ready in 0.59 s)" in section
+    table = section.split("| --- |")[1].split("\n", 1)[1].split("\n\n")[0].splitlines()
+    assert table[:3] == [
+        "| warm /ndays (defaults) | current (`717a1d0` + uncommitted changes) | 7,697 | 0.60x | "
+        "49.82 | 112.5 | 56.9 | 0 |",
+        "|  | older (`ca0c6bc`) | 9,116 | 0.71x | 19.83 | 96.1 | 52.2 | 0 |",
+        "|  | **current ÷ older** | 0.84x | - | 2.23x | 1.18x | 1.09x | - |",
+    ]
+    assert table[3].startswith("| /healthz | current (`717a1d0` + uncommitted changes) | 7,466 |")
+    assert table[5] == "|  | **current ÷ older** | 0.89x | - | 1.00x | 1.10x | 1.09x | - |"
+    left_out = "Not measured on the older code: `ndays-304` (its code sends no ETag)."
+    assert section.endswith(f"\n\n{left_out}\n")
+
+
+def test_the_older_code_outside_git_or_changed_says_so(compare_run: Report) -> None:
+    older = compare_run.older
+    assert older is not None
+    elsewhere = replace(compare_run, older=replace(older, commit=None, not_measured={}))
+    text = render(judged(elsewhere), "")
+    assert "## Against the code at /tmp/old/services/api\n" in text
+    assert "|  | older | 9,116 |" in text
+    assert "Not measured on the older code" not in text
+    changed = replace(compare_run, older=replace(older, dirty_paths=[" M stock_ticker/app.py"]))
+    text = render(judged(changed), "")
+    assert "(commit ca0c6bc, with uncommitted changes)\n" in text
+    assert "|  | older (`ca0c6bc` + uncommitted changes) | 9,116 |" in text
+
+
+def test_a_304_measured_on_both_codes_has_its_own_lines(compare_run: Report) -> None:
+    assert compare_run.warm is not None
+    assert compare_run.older is not None
+    ndays, older_ndays = compare_run.warm["service:ndays"], compare_run.warm["older:ndays"]
+    with_304 = replace(
+        compare_run,
+        warm={
+            **compare_run.warm,
+            "service:ndays-304": replace(ndays, title="warm /ndays, 304", rps=9000.0),
+            "older:ndays-304": replace(older_ndays, title="older code: warm /ndays, 304"),
+        },
+        older=replace(
+            compare_run.older,
+            loads=[
+                *compare_run.older.loads,
+                ComparedLoad("service:ndays-304", "older:ndays-304", 1.2, 0.9, 0.8, 1.1),
+            ],
+            not_measured={},
+        ),
+    )
+    section = render(judged(with_304), "").split("## Against the code at")[1].split("\n## ")[0]
+    assert "| warm /ndays, 304 | current (`717a1d0` + uncommitted changes) | 9,000 |" in section
+    assert section.endswith("|  | **current ÷ older** | 1.20x | - | 0.90x | 0.80x | 1.10x | - |\n")

@@ -10,6 +10,7 @@ import pytest
 from bench.processes import HttpReady, ServerProcess
 from bench.results import LatencyUs, RoundRun, WrkErrors
 from bench.rounds import Measure, deduplicated, summarise
+from bench.scenarios.older_code import OlderService
 from bench.wrk import Load
 
 
@@ -68,3 +69,36 @@ def test_a_plan_has_each_measure_once_and_what_it_is_compared_with() -> None:
     assert deduplicated([REFERENCE, NDAYS, REFERENCE, NDAYS]) == [REFERENCE, NDAYS]
     with pytest.raises(ValueError, match=r"not in the plan: \['baseline:static'\]"):
         deduplicated([NDAYS])
+
+
+def test_the_older_code_is_measured_next_to_this_code_and_compared_by_round(
+    tmp_path: Path,
+) -> None:
+    older = OlderService(tmp_path, server("older"), 0.4, None, {"ndays-304": "no ETag"})
+    plan = older.measures(SERVICE, BASELINE)
+    assert [m.key for m in plan] == [
+        "baseline:static",
+        "service:ndays",
+        "older:ndays",
+        "service:healthz",
+        "older:healthz",
+    ]
+    assert {m.compare_with for m in plan[1:]} == {"baseline:static"}  # each code x baseline
+    assert plan[2].title == "older code: warm /ndays (defaults)"
+    assert deduplicated([*plan, NDAYS]) == plan
+    runs = {
+        "service:ndays": [run(60.0, 2000, 40.0, 0), run(45.0, 3000, 40.0, 1)],
+        "older:ndays": [run(80.0, 1000, 32.0, 0), run(50.0, 1000, 20.0, 1)],
+        "service:healthz": [run(90.0, 1000, 10.0, 0), run(90.0, 1000, 10.0, 1)],
+        "older:healthz": [run(90.0, 1000, 10.0, 0), run(90.0, 1000, 10.0, 1)],
+    }
+    compared = older.compared(runs)
+    assert (compared.src, compared.commit, compared.startup_s) == (str(tmp_path), None, 0.4)
+    assert compared.not_measured == {"ndays-304": "no ETag"}
+    ndays, healthz = compared.loads
+    assert (ndays.current, ndays.older) == ("service:ndays", "older:ndays")
+    assert ndays.rps_ratio == pytest.approx((0.75 + 0.9) / 2)  # current ÷ older, by round
+    assert ndays.p99_ratio == 2.5
+    assert ndays.cpu_ratio == pytest.approx((1.25 + 2.0) / 2)
+    assert ndays.rss_ratio == 1.0
+    assert (healthz.rps_ratio, healthz.cpu_ratio) == (1.0, 1.0)

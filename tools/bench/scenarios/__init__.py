@@ -8,6 +8,9 @@
 - redis (issue 11, shared_store.py): warm `/ndays` on a second service with REDIS_URL set, in
   the same rounds as the in-process one; then the stampede across three processes sharing a
   redis-server of the run's own.
+- older_code.py (`--compare-src DIR`, with warm): warm `/ndays`, `/healthz` and the 304 on a
+  second service running another checkout's code, each next to this code's in the same rounds;
+  the ratios current ÷ older.
 - failure, abandoned (issue 9): each on services of its own with a short TTL (short_ttl.py).
 
 A scenario set that needs processes of its own follows failure.py: it starts them from the

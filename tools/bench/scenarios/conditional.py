@@ -34,9 +34,13 @@ def current_etag(service: ServerProcess) -> str:
 
 def measures(service: ServerProcess, baseline: ServerProcess, etag: str) -> list[Measure]:
     reference, ndays = ndays_measures(service, baseline)
+    return [reference, ndays, not_modified_measure(service, reference, etag)]
+
+
+def not_modified_measure(service: ServerProcess, reference: Measure, etag: str) -> Measure:
     conditional = Load(NOT_MODIFIED, PATH, headers=(f"If-None-Match: {etag}",))
     title = "warm /ndays, If-None-Match: its ETag (304)"
-    return [reference, ndays, Measure(service, conditional, title, reference.key)]
+    return Measure(service, conditional, title, reference.key)
 
 
 def check(service: ServerProcess, etag: str, when: str) -> ConditionalCheck:

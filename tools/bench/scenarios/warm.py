@@ -23,6 +23,10 @@ def ndays_measures(service: ServerProcess, baseline: ServerProcess) -> list[Meas
     return [reference, Measure(service, NDAYS, "warm /ndays (defaults)", reference.key)]
 
 
+def healthz_measure(service: ServerProcess, reference: Measure) -> Measure:
+    return Measure(service, HEALTHZ, "/healthz", reference.key)
+
+
 def measures(service: ServerProcess, baseline: ServerProcess) -> list[Measure]:
     reference, ndays = ndays_measures(service, baseline)
     spread_reference = Measure(baseline, SPREAD_LOAD, "baseline: fixed body, spread paths")
@@ -33,7 +37,7 @@ def measures(service: ServerProcess, baseline: ServerProcess) -> list[Measure]:
         Measure(
             service, SPREAD_LOAD, "warm /ndays, 10 symbols x varied ndays", spread_reference.key
         ),
-        Measure(service, HEALTHZ, "/healthz", reference.key),
+        healthz_measure(service, reference),
         # One scraper at a time, as Prometheus does: p50 is what one scrape costs the event loop.
         Measure(service, METRICS, "/metrics scrape (1 connection)"),
     ]
