@@ -173,9 +173,8 @@ class FakeAlphaVantage:
             return web.json_response(INVALID_CALL_BODY, status=reply.status, headers=reply.headers)
         if self.latency:
             await asyncio.sleep(self.latency)
-        response = web.Response(
-            body=body, status=reply.status, headers=reply.headers, content_type="application/json"
-        )
+        headers = {"Content-Type": "application/json", **reply.headers}
+        response = web.Response(body=body, status=reply.status, headers=headers)
         self.handling_seconds.append(time.perf_counter() - started)
         return response
 

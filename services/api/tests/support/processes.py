@@ -37,6 +37,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: urllib without the environment's proxies: 127.0.0.1 is asked directly, whatever http_proxy says.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 class Readiness(Protocol):
     """Whether a started process is ready, asked until it is (or time runs out)."""
 
@@ -52,7 +56,7 @@ class HttpReady:
     def __call__(self, port: int) -> bool:
         url = f"http://127.0.0.1:{port}{self.path}"
         try:
-            with urllib.request.urlopen(url, timeout=1.0) as response:  # 127.0.0.1 only
+            with _DIRECT.open(url, timeout=1.0) as response:  # 127.0.0.1 only
                 return bool(response.status == 200)
         except OSError:  # refused, reset, or an HTTP error status
             return False
