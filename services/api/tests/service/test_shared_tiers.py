@@ -47,7 +47,7 @@ class Signalling(ScriptedProvider):
 
     def __init__(self) -> None:
         super().__init__()
-        self.gate = asyncio.Event()
+        self.opened = self.gate = asyncio.Event()
         self.called = asyncio.Event()
 
     async def fetch_daily_series(self, symbol: str, *, timeout: float) -> PriceSeries:
@@ -75,13 +75,12 @@ async def test_a_stampede_asks_the_shared_store_once_not_once_per_request(
         while quotes.waiting < 301:  # the late request reached the refresh in flight
             await asyncio.sleep(0)
     assert await commands(client) - in_flight == 1  # only the counting itself
-    provider.gate.set()
+    provider.opened.set()
     answers = await asyncio.gather(*first, late)
     assert {answer.state for answer in answers} == {CacheState.MISS}
     assert len(provider.calls) == 1
     stampede = await commands(client) - before - 3  # three counts of our own
     alone = await commands(client)
-    provider.gate.set()
     assert (await quotes.get("AAPL")).state is CacheState.MISS
     assert await commands(client) - alone - 1 == stampede  # what one lone miss sends
 
