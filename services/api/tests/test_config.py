@@ -22,7 +22,7 @@ SECRET = "SECRET-KEY-9d81c0ffee"  # distinctive, so a leak is easy to spot
 
 # --- defaults -------------------------------------------------------------------------------
 
-README = Path(__file__).resolve().parents[4] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 NAMES = [variable.name for variable in VARIABLES]
 DEFAULTS = dataclasses.asdict(Settings())
 
