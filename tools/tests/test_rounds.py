@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.paths import REPO
 from bench.processes import HttpReady, ServerProcess
 from bench.results import LatencyUs, RoundRun, WrkErrors
 from bench.rounds import Measure, deduplicated, summarise
-from bench.scenarios.older_code import OlderService
+from bench.scenarios.older_code import OlderService, shown
 from bench.wrk import Load
 
 
@@ -102,3 +103,10 @@ def test_the_older_code_is_measured_next_to_this_code_and_compared_by_round(
     assert ndays.cpu_ratio == pytest.approx((1.25 + 2.0) / 2)
     assert ndays.rss_ratio == 1.0
     assert (healthz.rps_ratio, healthz.cpu_ratio) == (1.0, 1.0)
+
+
+def test_the_older_code_is_named_relative_to_the_repository_when_inside_it(
+    tmp_path: Path,
+) -> None:
+    assert shown(REPO / ".older" / "services" / "api") == ".older/services/api"
+    assert shown(tmp_path) == str(tmp_path)  # elsewhere: as given
