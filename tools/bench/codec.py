@@ -16,13 +16,19 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench.paths import shown
 from bench.results import Report
 
 T = TypeVar("T")
 
 
 def encode(report: Report) -> str:
-    return json.dumps(dataclasses.asdict(report), indent=1, default=str) + "\n"
+    return json.dumps(dataclasses.asdict(report), indent=1, default=scalar_text) + "\n"
+
+
+def scalar_text(value: object) -> str:
+    """Paths relative to the repository where they are inside it; anything else as text."""
+    return shown(value) if isinstance(value, Path) else str(value)
 
 
 def load_report(text: str) -> Report:

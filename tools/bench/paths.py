@@ -10,3 +10,12 @@ REPO = TOOLS.parent
 DATA_DIR = REPO / "services" / "api" / "stock_ticker" / "upstream" / "data"
 DOCS_MD = REPO / "docs" / "benchmarks.md"
 DOCS_JSON = REPO / "docs" / "benchmarks.json"
+
+
+def shown(path: Path) -> str:
+    """`path` as a report names it: relative to the repository when inside it (a worktree there,
+    the docs), so a committed report names no directory of the machine it ran on."""
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)

@@ -12,7 +12,7 @@
   were not met (3 upstream calls per symbol; +355 ms): the service's cold path sends the store
   its own commands per request, over a new connection each, and falls back when they time out.
 - compare-quick-717a1d0: `make bench BENCH_ARGS="--quick --only warm --compare-src
-  /tmp/old/services/api --no-write ..."` at 717a1d0 (with another person's uncommitted change to
+  .older/services/api --no-write ..."` at 717a1d0 (with another person's uncommitted change to
   the service): the code at ca0c6bc, a worktree, in the same warm rounds; its code sends no ETag,
   so its 304 load is not measured. Two 3 s rounds on a busy shared machine: noisy figures.
 - Each `.md` beside them is its rendered report (no notes), checked by test_report.py; after a

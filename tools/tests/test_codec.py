@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.codec import decode_as, encode, load_report
-from bench.paths import DOCS_JSON
+from bench.codec import decode_as, encode, load_report, scalar_text
+from bench.paths import DOCS_JSON, DOCS_MD
 from bench.results import LoadAverage, Report
 from tests.recorded import FIXTURES, RECORDED
 
@@ -103,3 +103,8 @@ def test_what_the_types_do_not_allow_is_an_error_naming_where(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         decode_as(Sample, value)
+
+
+def test_paths_inside_the_repository_are_written_relative_to_it(tmp_path: Path) -> None:
+    written = json.loads(json.dumps({"md": DOCS_MD, "elsewhere": tmp_path}, default=scalar_text))
+    assert written == {"md": "docs/benchmarks.md", "elsewhere": str(tmp_path)}

@@ -75,7 +75,7 @@ def test_every_placeholder_is_filled(
         "## Issue 11: the shared store",
         "### Warm /ndays with REDIS_URL set",
         "### Cold stampede across 3 processes",
-        "## Against the code at /tmp/old/services/api",
+        "## Against the code at .older/services/api",
     } <= used
     assert sorted(p.stem for p in TEMPLATES.glob("*.md")) == sorted(
         [
@@ -203,7 +203,7 @@ def test_the_older_code_is_set_against_this_code_load_by_load(compare_run: Repor
     assert "| older code: warm /ndays (defaults) | 9,116 | 0.71x | 6.59 | 19.83 | 1.47x |" in warm
     assert "| warm /ndays (defaults) | 7,697 | 0.60x |" in warm  # both codes x the baseline
     assert 'The rows "older code: …" are a second service process' in warm
-    heading = "## Against the code at /tmp/old/services/api (commit ca0c6bc)\n"
+    heading = "## Against the code at .older/services/api (commit ca0c6bc)\n"
     section = text.split(heading)[1].split("\n## ")[0]
     assert "(ready in 0.59 s)" in section
     table = section.split("| --- |")[1].split("\n", 1)[1].split("\n\n")[0].splitlines()
@@ -224,7 +224,7 @@ def test_the_older_code_outside_git_or_changed_says_so(compare_run: Report) -> N
     assert older is not None
     elsewhere = replace(compare_run, older=replace(older, commit=None, not_measured={}))
     text = render(judged(elsewhere), "")
-    assert "## Against the code at /tmp/old/services/api\n" in text
+    assert "## Against the code at .older/services/api\n" in text
     assert "|  | older | 9,116 |" in text
     assert "Not measured on the older code" not in text
     changed = replace(compare_run, older=replace(older, dirty_paths=[" M stock_ticker/app.py"]))

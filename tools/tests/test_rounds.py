@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.paths import REPO
+from bench.paths import REPO, shown
 from bench.processes import HttpReady, ServerProcess
 from bench.results import LatencyUs, RoundRun, WrkErrors
 from bench.rounds import Measure, deduplicated, summarise
-from bench.scenarios.older_code import OlderService, shown
+from bench.scenarios.older_code import OlderService
 from bench.wrk import Load
 
 

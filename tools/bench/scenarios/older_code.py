@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.console import say
 from bench.http_client import http_get
 from bench.machine import checkout
-from bench.paths import REPO
+from bench.paths import shown
 from bench.processes import Fleet, ServerProcess
 from bench.results import ComparedLoad, OlderCode, RoundRun
 from bench.rounds import CPU, P99, RPS, RSS, Measure, median_ratio, same_rounds
@@ -107,12 +107,3 @@ class OlderService:
             loads=loads,
             not_measured=self.not_measured,
         )
-
-
-def shown(src: Path) -> str:
-    """`src` as the report names it: relative to the repository when inside it (a worktree
-    there, say), so a committed report names no directory of the machine it ran on."""
-    try:
-        return str(src.relative_to(REPO))
-    except ValueError:
-        return str(src)
