@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from bench.judging import issue5, issue9, issue11, issue12, judged
-from bench.results import Report, SharedStore, Target
+from bench.results import ComparedLoad, OlderCode, Report, SharedStore, Target
 from tests.recorded import RECORDED, recorded, with_conditional
 
 
@@ -226,3 +226,21 @@ def test_without_redis_server_the_targets_are_not_judged(full_run: Report) -> No
     assert [t.met for t in targets] == [None, None, None]
     assert {t.figure for t in targets} == {"not measured: no redis-server on PATH"}
     assert issue11(full_run) == []  # recorded before the scenario existed
+
+
+@pytest.mark.parametrize(
+    ("rps", "cpu", "met"),
+    [(0.97, 1.03, True), (1.16, 0.86, True), (0.94, 1.0, False), (1.0, 1.06, False)],
+)
+def test_with_the_older_code_in_the_same_rounds_that_is_the_warm_comparison(
+    full_run: Report, rps: float, cpu: float, met: bool
+) -> None:
+    load = ComparedLoad("service:ndays", "older:ndays", rps, 1.0, cpu, 1.0)
+    report = replace(
+        with_conditional(full_run, cpu_304=30.0, recorded_ratio=None),
+        older=OlderCode(src=".older/services/api", commit="ca0c6bc", loads=[load]),
+    )
+    target = verdict(issue12(report), "warm /ndays (200) no slower than the code at")
+    assert target.met is met
+    assert target.figure == f"req/s {rps:.2f}x, CPU per request {cpu:.2f}x the code at `ca0c6bc`"
+    assert not any(t.what.startswith("warm /ndays (200) ratio") for t in issue12(report))
