@@ -237,12 +237,12 @@ async def test_inside_a_loop_lines_are_batched_until_the_loop_turns() -> None:
     sink.write(b"c\n")
     assert stream.writes == []  # nothing yet: written once per loop iteration
 
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one loop turn: the behaviour under test
     assert stream.writes == [b"a\nb\nc\n"]  # one write for the batch
     assert stream.flushes == 1
 
     sink.write(b"d\n")  # the next batch is scheduled again
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one loop turn: the behaviour under test
     assert stream.writes == [b"a\nb\nc\n", b"d\n"]
 
 
@@ -397,7 +397,7 @@ async def test_configure_logging_inside_a_loop_batches_lines(
         log.info("one")
         log.info("two")
         assert stream.writes == []
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # one loop turn: the behaviour under test
 
     assert len(stream.writes) == 1
     assert [e["message"] for e in lines(stream)] == ["one", "two"]

@@ -300,7 +300,7 @@ async def test_a_request_that_is_cancelled_stops_waiting_and_the_refresh_goes_on
     quotes, _ = make(provider, clock)
     provider.gate = asyncio.Event()
     leaving = asyncio.ensure_future(quotes.get("MSFT"))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one loop turn: the request runs up to its wait (no I/O here)
     assert quotes.waiting == 1
     leaving.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -363,7 +363,7 @@ async def test_at_shutdown_refreshes_are_cancelled_and_their_waiters_answered(
     provider.gate = asyncio.Event()  # never set: the upstream hangs
     cold = asyncio.ensure_future(quotes.get("AAPL"))
     stale = asyncio.ensure_future(quotes.get("MSFT"))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one loop turn: the request runs up to its wait (no I/O here)
     quotes.cancel_refreshes_after(0)
     answered = await stale
     assert answered.state is CacheState.STALE
@@ -495,7 +495,7 @@ async def test_with_stale_wait_zero_the_waiting_bound_does_not_stop_revalidation
     await expired_copy(quotes, clock)
     provider.gate = asyncio.Event()
     cold = asyncio.ensure_future(quotes.get("AAPL"))  # the one request allowed to wait
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one loop turn: the request runs up to its wait (no I/O here)
     assert quotes.waiting == 1
     assert (await quotes.get("MSFT")).state is CacheState.STALE  # answered without waiting...
     assert "MSFT" in flight  # ...and its refresh started all the same
