@@ -52,6 +52,7 @@ async def test_300_cold_requests_over_three_replicas_make_one_upstream_call(
     async with aiohttp.ClientSession(connector=connector) as session:
         asking = [asyncio.ensure_future(ask(session, services[i % 3], "MSFT")) for i in range(300)]
         async with asyncio.timeout(30):  # every request is waiting on the one refresh
+            await fake.arrived.wait()  # which has reached the upstream (the count can lead it)
             while await waiting(session, services) < 300:
                 # Polling the services' gauges, not hiding a race; not too often, as each scrape
                 # takes the services' time from the requests it waits for.

@@ -4,6 +4,7 @@ is unreachable (the quota formula)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Callable
@@ -77,6 +78,46 @@ async def test_a_refund_gives_back_the_daily_call_but_not_the_pace(
     await shared.refund(slot)
     assert shared.remaining_today() == 1
     assert (await shared.reserve(2)).wait == pytest.approx(1.0, abs=0.05)  # still spaced
+
+
+async def test_an_older_count_read_after_a_newer_one_does_not_replace_it(
+    redis_url: str, links: Links, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reservations in flight on several connections may be read back in any order: the count
+    shown is the newest the store gave, not the last one read."""
+    link = links(redis_url)
+    shared = budget(link, daily=2)
+    run = link.run
+    answers: list[asyncio.Future[object]] = []
+    in_turn = asyncio.Lock()
+    results: list[object] = []
+    all_ran = asyncio.Event()
+
+    async def held_back(command: Callable[..., object]) -> object:
+        """Run the commands one after another, in the order asked; give each answer back when
+        the test says."""
+        answered: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        answers.append(answered)
+        async with in_turn:
+            result = await run(command)
+        results.append(result)
+        if len(results) == 3:
+            all_ran.set()
+        await answered
+        return result
+
+    monkeypatch.setattr(link, "run", held_back)
+    first = asyncio.ensure_future(shared.reserve(0))  # granted: 1 left
+    second = asyncio.ensure_future(shared.reserve(0))  # granted: 0 left
+    third = asyncio.ensure_future(shared.reserve(0))  # refused: 0 left
+    await all_ran.wait()
+    for answered in reversed(answers):  # read back newest first
+        answered.set_result(None)
+        await asyncio.sleep(0)  # one loop turn: that reservation reads its answer
+    await asyncio.gather(first, second)
+    with pytest.raises(BudgetExhausted):
+        await third
+    assert shared.remaining_today() == 0
 
 
 async def test_the_day_rolls_on_the_servers_clock(redis_url: str, links: Links) -> None:
