@@ -167,6 +167,7 @@ def test_every_metric_the_alerts_and_panels_use_is_one_the_service_exposes() -> 
 
     metrics = Metrics()
     metrics.requests.observe("GET", "/ndays", 200, 0.001)  # http_* series exist once answered
+    metrics.track_shared_store()  # registered with REDIS_URL set
     exposed = set()
     for family in metrics.registry.collect():
         exposed |= {s.name for s in family.samples} | {family.name}

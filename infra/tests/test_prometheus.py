@@ -22,6 +22,7 @@ from monitoring_objects import alerts, panel_queries, rule_groups, signal
 from support import ROOT, find, get, objects, render, running_app
 from tests.support.processes import HttpReady, ServerProcess, free_port
 from tests.support.programs import require
+from tests.support.redis_server import RedisServer
 
 #: Where kube-state-metrics would be; not here (no cluster): `promtool test rules` covers them.
 KUBE_STATE_METRICS = ("kube_deployment_status_replicas_available",)
@@ -33,9 +34,21 @@ MAX_TRAFFIC_SECONDS = 120
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real service as a pod would run it, with two workers so the sum is what is scraped."""
-    with running_app(tmp_path_factory, "service", WEB_CONCURRENCY="2", LOG_LEVEL="WARNING") as url:
-        yield url
+    """The real service as a pod of the default layout runs it: two workers (so the sum is what
+    is scraped) and a real redis-server as its shared store (Valkey's stand-in)."""
+    store = RedisServer(tmp_path_factory.mktemp("redis"))
+    store.start()
+    try:
+        with running_app(
+            tmp_path_factory,
+            "service",
+            WEB_CONCURRENCY="2",
+            LOG_LEVEL="WARNING",
+            REDIS_URL=store.url,
+        ) as url:
+            yield url
+    finally:
+        store.close()
 
 
 @pytest.fixture(scope="module")
