@@ -53,7 +53,7 @@ HELP_VARS := PORT IMAGE TEST_IMAGE KUBECTL_CONTEXT INGRESS_NGINX_VERSION INGRESS
 	NGINX_GATEWAY_FABRIC_VERSION
 
 help: ## List the targets
-	@colour=$$([ -t 1 ] && printf '\033[36m'); plain=$$([ -t 1 ] && printf '\033[0m'); \
+	@colour=; plain=; if [ -t 1 ]; then colour=$$'\033[36m'; plain=$$'\033[0m'; fi; \
 	grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) \
 	| sed $(foreach v,$(HELP_VARS),-e 's|$$($(v))|$($(v))|g') \
 	| awk -v c="$$colour" -v p="$$plain" 'BEGIN {FS = ":.*?## "}; {printf "  %s%-18s%s %s\n", c, $$1, p, $$2}'
@@ -61,7 +61,6 @@ help: ## List the targets
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
 
 $(RUN_STAMP): $(API)/pyproject.toml tox.ini | $(VENV)/bin/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e "$(API)"

@@ -12,7 +12,9 @@ import math
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterator
 from itertools import accumulate
+from typing import TypeVar
 
+from prometheus_async import aio
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -33,6 +35,8 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
+
+T = TypeVar("T")
 
 #: Buckets for a service whose warm answers take well under a millisecond.
 HTTP_BUCKETS = (
@@ -131,20 +135,10 @@ class Metrics:
             registry=r,
         )
 
-    def track_shared_store(self) -> tuple[Gauge, Counter]:
+    def track_shared_store(self) -> SharedStoreMetrics:
         """The shared store's gauge and error counter, registered only when `REDIS_URL` is set:
         without a shared store there is nothing for them to say."""
-        up = Gauge(
-            "stock_api_shared_store_up",
-            "1 while the shared store (Redis/Valkey) answers, 0 while it is considered down.",
-            registry=self.registry,
-        )
-        errors = Counter(
-            "stock_api_shared_store_errors",
-            "Shared store commands that failed or timed out.",
-            registry=self.registry,
-        )
-        return up, errors
+        return SharedStoreMetrics(self.registry)
 
     def bind_budget(self, remaining: Callable[[], float]) -> None:
         """Read the budget left at scrape time."""
@@ -162,8 +156,13 @@ class Metrics:
         self._cache[outcome] += 1
 
     def count_upstream(self, outcome: str) -> None:
-        """Count one upstream call; its duration is timed by prometheus-async around the call."""
+        """Count one upstream call (`time_upstream` times it)."""
         self.upstream_requests.labels(outcome=outcome).inc()
+
+    async def time_upstream(self, call: Awaitable[T]) -> T:
+        """What `call` gives, its duration observed whether it succeeds or fails."""
+        result: T = await aio.time(self.upstream_duration, call)
+        return result
 
     def count_refusal(self, reason: str) -> None:
         """One upstream call not made: `budget` or `hold_off`."""
@@ -189,6 +188,28 @@ class Metrics:
         return self.exposition()
 
 
+class SharedStoreMetrics:
+    """Whether the shared store answers, and how many of its commands failed."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._up = Gauge(
+            "stock_api_shared_store_up",
+            "1 while the shared store (Redis/Valkey) answers, 0 while it is considered down.",
+            registry=registry,
+        )
+        self._errors = Counter(
+            "stock_api_shared_store_errors",
+            "Shared store commands that failed or timed out.",
+            registry=registry,
+        )
+
+    def set_up(self, up: bool) -> None:
+        self._up.set(1 if up else 0)
+
+    def count_error(self) -> None:
+        self._errors.inc()
+
+
 class _Durations:
     """Durations of the answers with one label set: a count per bucket (not yet cumulative)
     and their sum."""
@@ -209,7 +230,7 @@ class RequestStats(Collector):
     kept as plain ints and lists and turned into Prometheus families only when scraped.
 
     prometheus-client's metric objects take a lock on every update; with four updates per
-    request that was about 4 µs of a 50 µs warm request (docs/benchmarks.md). These values are
+    request that was a measurable share of a warm request (docs/benchmarks.md). These values are
     only ever updated and scraped on the event loop's thread (each worker process has its own
     loop and registry), so they need no lock. The exposition is the same as the library's.
     """
@@ -223,6 +244,14 @@ class RequestStats(Collector):
         self.cache: collections.Counter[str] = collections.Counter()
         #: One entry per (method, route, status): the request count is the sum of its buckets.
         self._answers: dict[tuple[str, str, int], _Durations] = {}
+
+    def started(self, method: str) -> None:
+        """One more request of `method` being answered."""
+        self.in_progress[method] += 1
+
+    def finished(self, method: str) -> None:
+        """One request of `method` answered (or abandoned)."""
+        self.in_progress[method] -= 1
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count and time one answered request."""

@@ -15,8 +15,6 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
-from prometheus_async import aio
-
 from stock_ticker.config import Settings
 from stock_ticker.domain import PriceSeries
 from stock_ticker.observability.metrics import Metrics
@@ -85,7 +83,7 @@ class UpstreamFetcher:
                 symbol, timeout=min(settings.upstream_timeout_seconds, remaining)
             )
             try:
-                series = await aio.time(self._metrics.upstream_duration, call)
+                series = await self._metrics.time_upstream(call)
             except UpstreamError as exc:
                 self._metrics.count_upstream(type(exc).__name__)
                 if exc.retry_after is not None:  # what we honour, and announce, is capped

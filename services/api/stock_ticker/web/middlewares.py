@@ -57,13 +57,13 @@ _DOCS_HEADERS = CIMultiDict({**_SECURITY_HEADERS, "Content-Security-Policy": DOC
 def http_envelope(metrics: Metrics, docs_prefixes: tuple[str, ...]) -> Middleware:
     """Build the middleware; `docs_prefixes` get the CSP that lets Swagger UI run."""
 
-    stats, in_progress = metrics.requests, metrics.requests.in_progress
+    stats = metrics.requests
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         method = request.method if request.method in ALLOWED_METHODS else "OTHER"
-        in_progress[method] += 1
+        stats.started(method)
         request_id = _request_id(request)
         request[REQUEST_ID] = request_id
         try:
@@ -75,7 +75,7 @@ def http_envelope(metrics: Metrics, docs_prefixes: tuple[str, ...]) -> Middlewar
             record(request, method, CLIENT_CLOSED, None, request_id, started)
             raise
         finally:
-            in_progress[method] -= 1
+            stats.finished(method)
         headers = response.headers
         headers[REQUEST_ID_HEADER] = request_id
         headers.update(_DOCS_HEADERS if request.path.startswith(docs_prefixes) else _API_HEADERS)

@@ -64,9 +64,9 @@ TEST_TIMEOUT_SECONDS = 0.5
 
 def link_to(url: str, metrics: Metrics | None = None, password: str = "") -> RedisLink:
     """A link as the service makes it, with its own metrics unless given."""
-    up, errors = (metrics or Metrics()).track_shared_store()
+    tracked = (metrics or Metrics()).track_shared_store()
     timeout = TEST_TIMEOUT_SECONDS
-    return RedisLink(connect(url, password, timeout), up, errors, name="test", timeout=timeout)
+    return RedisLink(connect(url, password, timeout), tracked, name="test", timeout=timeout)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from stock_ticker.service.shared.link import (
     connect,
     describe,
 )
+from tests.service.replicas import link_to
 from tests.support.clock import FakeClock
 from tests.support.redis_server import RedisServer
 
@@ -30,12 +31,10 @@ PASSWORD = "valkey-pw-3b1f9e"  # distinctive, so a leak is easy to find
 
 def link_with_clock(url: str, metrics: Metrics, clock: FakeClock, password: str = "") -> RedisLink:
     """A link with the service's default timeout (0.1 s) and a hand-moved clock."""
-    up, errors = metrics.track_shared_store()
     timeout = Settings().redis_timeout_seconds
     return RedisLink(
         connect(url, password, timeout),
-        up,
-        errors,
+        metrics.track_shared_store(),
         name=describe(url),
         timeout=timeout,
         clock=clock,
@@ -145,8 +144,7 @@ async def test_a_store_that_comes_back_is_seen_without_any_request(
     redis_server: RedisServer,
 ) -> None:
     metrics = Metrics()
-    up, errors = metrics.track_shared_store()
-    link = RedisLink(connect(redis_server.url, "", 0.5), up, errors, name="test", timeout=0.5)
+    link = link_to(redis_server.url, metrics)
     try:
         redis_server.kill()
         with pytest.raises(SharedStoreDown):
@@ -163,8 +161,7 @@ async def test_a_store_that_comes_back_is_seen_without_any_request(
 async def test_a_burst_of_commands_shares_a_bounded_pool(redis_server: RedisServer) -> None:
     """Without the cap each concurrent command opens a connection of its own."""
     metrics = Metrics()
-    up, errors = metrics.track_shared_store()
-    link = RedisLink(connect(redis_server.url, "", 0.5), up, errors, name="test", timeout=0.5)
+    link = link_to(redis_server.url, metrics)
     try:
         assert all(await asyncio.gather(*(ping(link) for _ in range(10 * MAX_CONNECTIONS))))
         info = await link.run(lambda r: r.info("clients"))

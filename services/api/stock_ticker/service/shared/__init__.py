@@ -41,13 +41,11 @@ def shared_state(
     settings: Settings, metrics: Metrics, first: MemorySeriesStore, clocks: Clocks
 ) -> SharedState:
     """Everything shared, on one connection pool; nothing is sent before `start`."""
-    up, errors = metrics.track_shared_store()
     name = describe(settings.redis_url)
     timeout = settings.redis_timeout_seconds
     link = RedisLink(
         connect(settings.redis_url, settings.redis_password, timeout),
-        up,
-        errors,
+        metrics.track_shared_store(),
         name=name,
         timeout=timeout,
     )

@@ -24,12 +24,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import Counter, Gauge
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from yarl import URL
+
+from stock_ticker.observability.metrics import SharedStoreMetrics
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,7 @@ class RedisLink:
     def __init__(
         self,
         client: Redis,
-        up: Gauge,
-        errors: Counter,
+        metrics: SharedStoreMetrics,
         *,
         name: str,
         timeout: float,
@@ -83,8 +83,7 @@ class RedisLink:
         probe_in_background: bool = True,
     ) -> None:
         self.client = client
-        self._up_gauge = up
-        self._errors = errors
+        self._metrics = metrics
         self._name = name
         self._clock = clock
         self._call_timeout = CALL_TIMEOUTS * timeout
@@ -92,7 +91,7 @@ class RedisLink:
         self._probe_at = 0.0
         self._probe_in_background = probe_in_background
         self._prober: asyncio.Task[None] | None = None
-        up.set(1)
+        metrics.set_up(True)
 
     async def run(self, command: Callable[[Redis], Any]) -> Any:
         """What `command` (a redis-py call) answers, or `SharedStoreDown` (at once while the
@@ -103,11 +102,11 @@ class RedisLink:
             async with asyncio.timeout(self._call_timeout):
                 result = await command(self.client)
         except (RedisError, OSError, TimeoutError) as exc:
-            self._errors.inc()
+            self._metrics.count_error()
             self._probe_at = self._clock() + PROBE_SECONDS
             if self.up:
                 self.up = False
-                self._up_gauge.set(0)
+                self._metrics.set_up(False)
                 log.warning(
                     "shared store unreachable; serving from process memory and the fallback "
                     "budget until it answers",
@@ -118,7 +117,7 @@ class RedisLink:
             raise SharedStoreDown(repr(exc)) from exc
         if not self.up:
             self.up = True
-            self._up_gauge.set(1)
+            self._metrics.set_up(True)
             log.info("shared store reachable again", extra={"store": self._name})
         return result
 
