@@ -11,7 +11,7 @@ from typing import Any
 
 from yarl import URL
 
-from stock_ticker.domain.symbols import MAX_NDAYS, SYMBOL_PATTERN
+from stock_ticker.domain.symbols import MAX_NDAYS, NDAYS_FORM, SYMBOL_FORM, SYMBOL_PATTERN
 
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -197,20 +197,15 @@ _SECONDS_OR_ZERO = "a number of seconds >= 0"
 #: Every variable the service reads, in the order of the README's table. `Settings`, the README
 #: check, the ConfigMap check and the Makefile's pass-through list all come from here.
 VARIABLES: tuple[Variable, ...] = (
-    Variable("SYMBOL", "symbol", parse_symbol, "1-10 characters of A-Z, 0-9, '.', '-'"),
-    Variable(
-        "NDAYS",
-        "ndays",
-        _int_in(1, MAX_NDAYS),
-        f"an integer from 1 to {MAX_NDAYS}",
-    ),
+    Variable("SYMBOL", "symbol", parse_symbol, SYMBOL_FORM),
+    Variable("NDAYS", "ndays", _int_in(1, MAX_NDAYS), NDAYS_FORM),
     Variable("STOCKS_API_KEY", "stocks_api_key", str, "any text (the Alpha Vantage key)"),
     Variable("STOCKS_API_HOST", "stocks_api_host", _http_url, "an http(s) URL"),
     Variable(
         "ALLOWED_SYMBOLS",
         "allowed_symbols",
         _symbol_list,
-        "'*' or a comma-separated list of symbols (1-10 of A-Z, 0-9, '.', '-')",
+        f"'*' or a comma-separated list of symbols ({SYMBOL_FORM})",
     ),
     Variable(
         "API_REFRESH_FREQUENCY_MINUTES",

@@ -63,6 +63,20 @@ def live_settings(host: str, **overrides: Any) -> Settings:
     return dataclasses.replace(base, **overrides)
 
 
+def live_env(host: str, **extra: str) -> dict[str, str]:
+    """`live_settings` for a real `python -m stock_ticker` process: its environment, any symbol
+    admitted."""
+    return {
+        "STOCKS_API_HOST": host,
+        "STOCKS_API_KEY": API_KEY,
+        "ENABLE_METRICS": "true",
+        "UPSTREAM_RATE_PER_SECOND": "0",
+        "UPSTREAM_DAILY_BUDGET": "0",
+        "ALLOWED_SYMBOLS": "*",
+        **extra,
+    }
+
+
 @pytest.fixture
 def make_client(
     aiohttp_client: Callable[..., Awaitable[TestClient[web.Request, web.Application]]],

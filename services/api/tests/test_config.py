@@ -161,12 +161,12 @@ def test_refresh_frequency_of_0_05_minutes_is_a_3_second_ttl() -> None:
 
 # (variable, bad value, a phrase of the accepted form the message must state)
 INVALID = [
-    ("SYMBOL", "BRK/B", "1-10 characters of A-Z, 0-9, '.', '-'"),
-    ("SYMBOL", "ABCDEFGHIJK", "1-10 characters"),
-    ("SYMBOL", "MS FT", "1-10 characters"),
-    ("SYMBOL", "MSFT;DROP", "1-10 characters"),
-    ("SYMBOL", "ÄPFEL", "1-10 characters"),
-    ("SYMBOL", "*", "1-10 characters"),
+    ("SYMBOL", "BRK/B", "1 to 10 characters of letters, digits, '.' and '-'"),
+    ("SYMBOL", "ABCDEFGHIJK", "1 to 10 characters"),
+    ("SYMBOL", "MS FT", "1 to 10 characters"),
+    ("SYMBOL", "MSFT;DROP", "1 to 10 characters"),
+    ("SYMBOL", "ÄPFEL", "1 to 10 characters"),
+    ("SYMBOL", "*", "1 to 10 characters"),
     ("NDAYS", "0", "an integer from 1 to 100"),
     ("NDAYS", "101", "an integer from 1 to 100"),
     ("NDAYS", "-1", "an integer from 1 to 100"),

@@ -1,18 +1,13 @@
 """The use case: cached, single-flight, quota-aware access to daily series.
 
 This package's interface is all the web layer sees: `Quotes` and what it answers, and every
-failure it can raise. The upstream's failure types are raised where they are detected (in
-`upstream/`) and re-exported here as part of that interface, so the web layer maps them to HTTP
+failure it can raise: its own (budget, waiting bound) and the domain's failures of getting a
+series (`domain/errors.py`), which the providers raise. So the web layer maps them to HTTP
 without knowing the upstream (an import-linter contract holds it to that).
 """
 
-from stock_ticker.service.budget import UpstreamBudget
-from stock_ticker.service.errors import BudgetExhausted, TooManyWaiting
-from stock_ticker.service.quotes import CacheState, Quote, Quotes
-from stock_ticker.upstream import (
-    AlphaVantageClient,
+from stock_ticker.domain.errors import (
     MalformedResponse,
-    SampleProvider,
     UnknownSymbol,
     UpstreamError,
     UpstreamRejected,
@@ -20,8 +15,13 @@ from stock_ticker.upstream import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from stock_ticker.service.budget import UpstreamBudget
+from stock_ticker.service.errors import BudgetExhausted, TooManyWaiting
+from stock_ticker.service.quotes import CacheState, Quote, Quotes
+from stock_ticker.upstream import AlphaVantageClient, SampleProvider
 
-#: The `source` an answer can name: one per provider.
+#: The `source` an answer can name: one per provider, the live one first and the bundled sample
+#: last (the response schema describes them so).
 SOURCES = (AlphaVantageClient.name, SampleProvider.name)
 
 __all__ = [

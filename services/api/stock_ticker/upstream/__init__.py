@@ -1,7 +1,6 @@
 """Sources of daily prices: the Alpha Vantage client and the bundled sample data."""
 
-from stock_ticker.upstream.alphavantage import AlphaVantageClient
-from stock_ticker.upstream.errors import (
+from stock_ticker.domain.errors import (
     MalformedResponse,
     UnknownSymbol,
     UpstreamError,
@@ -10,6 +9,7 @@ from stock_ticker.upstream.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from stock_ticker.upstream.alphavantage import AlphaVantageClient
 from stock_ticker.upstream.provider import PriceProvider
 from stock_ticker.upstream.sample import SampleProvider
 

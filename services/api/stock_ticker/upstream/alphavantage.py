@@ -8,7 +8,7 @@ import aiohttp
 from yarl import URL
 
 from stock_ticker.domain import PriceSeries
-from stock_ticker.upstream.errors import (
+from stock_ticker.domain.errors import (
     MalformedResponse,
     UpstreamError,
     UpstreamTimeout,

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from stock_ticker.domain import DailyBar, PriceSeries
-from stock_ticker.upstream.errors import (
+from stock_ticker.domain.errors import (
     MalformedResponse,
     UnknownSymbol,
     UpstreamRejected,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from importlib import resources
 
 from stock_ticker.domain import PriceSeries
-from stock_ticker.upstream.errors import UnknownSymbol
+from stock_ticker.domain.errors import UnknownSymbol
 from stock_ticker.upstream.parsing import parse_daily_body
 
 _DATA = resources.files("stock_ticker.upstream") / "data"

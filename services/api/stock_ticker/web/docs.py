@@ -24,6 +24,7 @@ from aiohttp_apigami.constants import SWAGGER_DICT
 from aiohttp_apigami.swagger_ui import SWAGGER_UI_STATIC_FILES
 
 from stock_ticker import __version__
+from stock_ticker.domain import NDAYS_FORM
 from stock_ticker.web.problems import PROBLEM_JSON
 
 _STATIC = resources.files("stock_ticker.web") / "static"
@@ -83,7 +84,7 @@ _PROBLEM_EXAMPLES: dict[tuple[str, str], tuple[str, str, str]] = {
     ("/ndays", "400"): (
         "invalid-parameter",
         "Invalid query parameter",
-        "ndays: must be an integer from 1 to 100",
+        f"ndays: must be {NDAYS_FORM}",
     ),
     ("/ndays", "403"): (
         "symbol-not-allowed",

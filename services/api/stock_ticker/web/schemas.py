@@ -82,15 +82,15 @@ class NdaysResponseSchema(Schema):
         required=True,
         validate=validate.OneOf(SOURCES),
         metadata={
-            "description": "`alphavantage` for live data, `sample` for the bundled sample "
-            "data served when no API key is set."
+            "description": f"`{SOURCES[0]}` for live data, `{SOURCES[-1]}` for the bundled "
+            "sample data served when no API key is set."
         },
     )
 
 
 class InvalidParamSchema(Schema):
     name = fields.String(required=True, metadata={"example": "ndays"})
-    reason = fields.String(required=True, metadata={"example": "must be an integer from 1 to 100"})
+    reason = fields.String(required=True, metadata={"example": f"must be {NDAYS_FORM}"})
 
 
 class ProblemSchema(Schema):

@@ -13,11 +13,11 @@ import aiohttp
 import pytest
 
 from tests.cluster.conftest import Cluster
-from tests.e2e.scrape import Scrape, scrape, wait_for_metrics
 from tests.support.builders import series_body
 from tests.support.fake_upstream import FakeAlphaVantage, Reply
 from tests.support.processes import ServerProcess
 from tests.support.redis_server import RedisServer
+from tests.support.scrape import Scrape, scrape, wait_for_metrics
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, live_env
 from tests.support.fake_upstream import FakeAlphaVantage, Reply
 from tests.support.fixtures import ServiceFactory
 from tests.support.processes import free_port
@@ -25,18 +25,6 @@ from tests.support.upstream_texts import BAD_KEY_BODY, DAILY_LIMIT_BODY, INVALID
 Upstream = tuple[FakeAlphaVantage, str]
 #: A child started with a bare environment still reports its coverage (`patch = subprocess`).
 _COVERAGE_ENV = {k: v for k, v in os.environ.items() if k.startswith("COVERAGE")}
-
-
-def live_env(host: str, **extra: str) -> dict[str, str]:
-    return {
-        "STOCKS_API_HOST": host,
-        "STOCKS_API_KEY": API_KEY,
-        "ENABLE_METRICS": "true",
-        "UPSTREAM_RATE_PER_SECOND": "0",
-        "UPSTREAM_DAILY_BUDGET": "0",
-        "ALLOWED_SYMBOLS": "*",
-        **extra,
-    }
 
 
 async def test_every_status_through_the_real_process_and_no_key_anywhere(

@@ -7,8 +7,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from tests.e2e.scrape import scrape, wait_for_log
 from tests.support.fixtures import ServiceFactory
+from tests.support.scrape import scrape, wait_for_log
 
 pytestmark = pytest.mark.e2e
 

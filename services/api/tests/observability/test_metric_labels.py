@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from stock_ticker.domain import errors
 from stock_ticker.observability.metrics import BUDGET_REFUSAL_REASONS, UPSTREAM_OUTCOMES, Metrics
-from stock_ticker.upstream import errors
 
 
 def error_classes(base: type[errors.UpstreamError]) -> set[str]:

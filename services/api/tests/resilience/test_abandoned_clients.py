@@ -18,12 +18,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.scrape import WAIT_SECONDS, Scrape, scrape, wait_for_log, wait_for_metrics
-from tests.e2e.test_process import live_env
+from tests.conftest import live_env
 from tests.support.builders import series_body
 from tests.support.fake_upstream import Reply, SwitchableUpstream
 from tests.support.fixtures import ServiceFactory
 from tests.support.processes import ServerProcess
+from tests.support.scrape import WAIT_SECONDS, Scrape, scrape, wait_for_log, wait_for_metrics
 
 pytestmark = pytest.mark.e2e
 

@@ -16,11 +16,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.scrape import log_entries, wait_for_metrics
-from tests.e2e.test_process import live_env
+from tests.conftest import live_env
 from tests.support.builders import series_body
 from tests.support.fake_upstream import Reply, SwitchableUpstream
 from tests.support.fixtures import ServiceFactory
+from tests.support.scrape import log_entries, wait_for_metrics
 
 pytestmark = pytest.mark.e2e
 

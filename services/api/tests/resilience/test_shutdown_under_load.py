@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.e2e.test_process import live_env
+from tests.conftest import live_env
 from tests.support.builders import series_body
 from tests.support.fake_upstream import FakeAlphaVantage, Reply
 from tests.support.fixtures import ServiceFactory

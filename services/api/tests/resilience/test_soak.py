@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_process import live_env
+from tests.conftest import live_env
 from tests.support import wrk as support_wrk
 from tests.support.fake_upstream import FakeAlphaVantage, Reply
 from tests.support.fixtures import ServiceFactory

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from stock_ticker.upstream.errors import (
+from stock_ticker.domain.errors import (
     MalformedResponse,
     UnknownSymbol,
     UpstreamError,

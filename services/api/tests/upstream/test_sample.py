@@ -15,8 +15,8 @@ import pytest
 
 from stock_ticker.config import Settings
 from stock_ticker.domain import SYMBOL_PATTERN
+from stock_ticker.domain.errors import MalformedResponse, UnknownSymbol
 from stock_ticker.upstream import sample
-from stock_ticker.upstream.errors import MalformedResponse, UnknownSymbol
 from stock_ticker.upstream.sample import SampleProvider, sample_symbols
 from tests.support.builders import daily_doc, encode, row
 

@@ -1,4 +1,5 @@
-"""What can go wrong upstream, as types. The web layer alone maps them to HTTP statuses."""
+"""Why a daily series could not be had, as types, whatever the source: raised by the providers
+(`upstream/`), passed on by the service, mapped to HTTP statuses by the web layer alone."""
 
 from __future__ import annotations
 
