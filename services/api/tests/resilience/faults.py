@@ -149,6 +149,14 @@ FAULTS: list[Fault] = [
         throttle=True,
     ),
     _unavailable(
+        "http-503-retry-after-a-year",
+        "HTTP 503",
+        retry_after=3600,  # honoured, and announced, up to MAX_HOLD_OFF_SECONDS (1 h)
+        replies=(Reply(b"busy", status=503, headers={"Retry-After": "31536000"}),),
+        rest=3600.0,  # and calls resume after that hour, not after a year
+        throttle=True,
+    ),
+    _unavailable(
         "http-429-retry-after",
         "HTTP 429",
         retry_after=30,
