@@ -200,7 +200,15 @@ async def test_three_replicas_with_a_budget_of_five_make_at_most_five_calls(
 ) -> None:
     fake, _ = fake_upstream
     fake.default = Reply(series_body("ANY", ["1", "2", "3"]))
-    services = await cluster(3, ALLOWED_SYMBOLS="*", UPSTREAM_DAILY_BUDGET="5")
+    services = await cluster(
+        3,
+        ALLOWED_SYMBOLS="*",
+        UPSTREAM_DAILY_BUDGET="5",
+        # The budget is the point here: a store slowed down by a busy machine must neither look
+        # down (a process would then spend a fallback budget) nor cost a slot it answered late.
+        REDIS_TIMEOUT_SECONDS="2",
+        REDIS_FALLBACK_DAILY_BUDGET="0",
+    )
     symbols = [f"SYM{i:02d}" for i in range(20)]
     async with aiohttp.ClientSession() as session:
         answers = await asyncio.gather(

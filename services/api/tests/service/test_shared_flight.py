@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from stock_ticker.service import CacheState
+from stock_ticker.service.ports import CachedSeries
 from stock_ticker.service.shared.leased_flight import FAILED_MARK_SECONDS, LEASE_PREFIX
 from stock_ticker.service.shared.link import RedisLink
 from stock_ticker.upstream import MalformedResponse, UpstreamUnavailable
@@ -82,6 +83,23 @@ async def test_a_lease_whose_holder_died_is_taken_once_it_lapses(
     assert time.monotonic() - started >= 0.25  # nobody called while the lease was live
     assert quote.state is CacheState.MISS
     assert len(provider.calls) == 1
+
+
+async def test_a_lease_taken_just_after_another_replica_refreshed_calls_nobody(
+    replicas: Replicas, redis_url: str, links: Links, clock: FakeClock
+) -> None:
+    """B looked (nothing there), A refreshed and let the lease go, then B took it."""
+    provider = ScriptedProvider()
+    (a, _), (b, _) = await replicas(provider, 2)
+    fresh = await a.get("MSFT")
+
+    async def refresh_again() -> CachedSeries:
+        raise AssertionError("the upstream was asked again")
+
+    entry = await b._flight.start("MSFT", refresh_again)
+    assert entry.series.bars == fresh.series.bars
+    assert len(provider.calls) == 1
+    assert not await links(redis_url).client.exists(LEASE_PREFIX + "MSFT")  # let go again
 
 
 async def test_a_holder_never_releases_a_lease_it_no_longer_holds(

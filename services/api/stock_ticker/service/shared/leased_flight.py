@@ -3,7 +3,9 @@
 Within a process, concurrent callers share one task (`SingleFlight`). That task first takes the
 symbol's lease in the shared store (`SET NX PX` with a random token): the holder refreshes,
 writes the shared entry, then releases the lease with a compare-and-delete, so a lease that
-lapsed and went to someone else is never deleted. A process that finds the lease taken calls
+lapsed and went to someone else is never deleted. Having taken the lease, the holder reads the
+entry once more first: a replica that refreshed and let go between this process's look and its
+take has already done the work. A process that finds the lease taken calls
 nobody: it polls the lease (jittered, 10 to 25 ms) until the holder is done, then reads the
 holder's entry. A holder that fails leaves its failure in the lease for a moment, so every
 waiter answers with it instead of trying again; a holder that dies leaves a lease that lapses
@@ -98,16 +100,28 @@ class LeasedFlight:
             except SharedStoreDown:
                 return await call()
             if taken:
+                # Another replica may have refreshed and let go between our look and our take.
+                entry = await self._newer_than(key, known)
+                if entry is not None:
+                    await self._let_go(lease, token)
+                    return entry
                 return await self._refresh(lease, token, call)
             try:
                 await self._wait_while_held(lease)
             except SharedStoreDown:
                 return await call()
-            await self._store.pull(key)
-            entry = self._store.peek(key)
-            if isinstance(entry, CachedSeries) and entry.fetched_at > known + CLOCK_SLACK_SECONDS:
+            entry = await self._newer_than(key, known)
+            if entry is not None:
                 return entry
             # The lease lapsed with no new entry: its holder died. Take it ourselves.
+
+    async def _newer_than(self, key: str, known: float) -> CachedSeries | None:
+        """The shared entry of `key` if one was fetched after `known`."""
+        await self._store.pull(key)
+        entry = self._store.peek(key)
+        if isinstance(entry, CachedSeries) and entry.fetched_at > known + CLOCK_SLACK_SECONDS:
+            return entry
+        return None
 
     async def _take(self, lease: str, token: str) -> bool:
         return bool(await self._link.run(lambda r: r.set(lease, token, nx=True, px=self._lease_ms)))
@@ -140,7 +154,11 @@ class LeasedFlight:
             raise
         finally:
             if not failed:
-                await self._quietly(lambda r: self._release(keys=[lease], args=[token], client=r))
+                await self._let_go(lease, token)
+
+    async def _let_go(self, lease: str, token: str) -> None:
+        """Release `lease` if it is still ours (compare-and-delete)."""
+        await self._quietly(lambda r: self._release(keys=[lease], args=[token], client=r))
 
     async def _quietly(self, command: Callable[[Redis], Awaitable[Any]]) -> bool:
         """Run a lease script; if the store is down the lease lapses by itself instead."""
