@@ -43,6 +43,9 @@ class Fleet:
         self.allowed_symbols = list(allowed_symbols)
         self.started: list[ServerProcess] = []
         self.base_env = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
+        # The same hash seed in every process: processes of the same code compared with each
+        # other then lay out their dicts and sets alike.
+        self.base_env["PYTHONHASHSEED"] = "0"
 
     def _log_path(self, name: str) -> Path:
         return self.log_dir / f"{len(self.started) + 1:02d}-{name}.log"

@@ -529,13 +529,27 @@ def _noise(shared: SharedStore) -> str:
     return "-" if around is None else f"{around.before[0]:.2f} before, {around.after[0]:.2f} after"
 
 
+TWIN_NOTE = (
+    " So is a third, the in-process twin: the in-process service again in a process of its\n"
+    "own, since two processes of the same code differ by several per cent on this kind of "
+    "machine.\nThe in-process mode is the mean of the two in-process processes; the twin's "
+    "own ratio is\nthe spread that a second process alone makes."
+)
+
+
 def _shared_warm(report: Report, shared: SharedStore) -> dict[str, object]:
-    """The warm part's placeholders: the two rows and their ratios, and what was counted."""
+    """The warm part's placeholders: the rows (two, or three with the twin) and their ratios,
+    and what was counted."""
     counted, warm = shared.warm, report.warm
     if counted is None or warm is None:
-        return dict.fromkeys(
+        missing: dict[str, object] = dict.fromkeys(
             ("warm_rows", "commands", "upstream_calls", "x_cache_before", "x_cache_after"), "-"
         )
+        return missing | {"twin_note": ""}
+    shown = [("in-process", warm[counted.compared_with])]
+    if counted.twin is not None:
+        shown.append(("in-process twin", warm[counted.twin]))
+    shown.append(("REDIS_URL set", warm[counted.row]))
     lines: list[Sequence[object]] = [
         (
             name,
@@ -547,26 +561,35 @@ def _shared_warm(report: Report, shared: SharedStore) -> dict[str, object]:
             f"{r.cpu_us_per_request:.1f}",
             f"{r.rss_mib:.1f}",
         )
-        for name, r in (
-            ("in-process", warm[counted.compared_with]),
-            ("REDIS_URL set", warm[counted.row]),
-        )
+        for name, r in shown
     ]
-    row = warm[counted.row]
-    lines.append(
-        (
-            "REDIS_URL set ÷ in-process",
-            _ratio(row.rps_ratio),
-            "-",
-            _ratio(row.p99_ratio),
-            "-",
-            "-",
-            _ratio(row.cpu_ratio),
-            "-",
+    compared = [("REDIS_URL set", warm[counted.row])]
+    if counted.twin is not None:
+        compared.append(("in-process twin", warm[counted.twin]))
+    for name, row in compared:
+        lines.append(
+            (
+                f"{name} ÷ in-process",
+                _ratio(row.rps_ratio),
+                "-",
+                _ratio(row.p99_ratio),
+                "-",
+                "-",
+                _ratio(row.cpu_ratio),
+                "-",
+            )
         )
-    )
+    if counted.twin is not None:
+        lines.append(
+            (
+                "REDIS_URL set ÷ in-process mode (mean of the two)",
+                _ratio(counted.mode_ratio(warm)),
+                *("-",) * 6,
+            )
+        )
     return {
         "warm_rows": rows(lines),
+        "twin_note": "" if counted.twin is None else TWIN_NOTE,
         "commands": counted.redis_commands_text,
         "upstream_calls": counted.upstream_calls,
         "x_cache_before": counted.x_cache_before,

@@ -396,6 +396,20 @@ class SharedWarm:
     x_cache_after: str | None
     redis_commands: dict[str, int]  # what the redis-server ran (INFO commandstats, INFO left out)
     upstream_calls: int
+    #: The row of the in-process twin (the in-process service again, another process), also
+    #: compared with `compared_with`; None in reports from before it was measured.
+    twin: str | None = None
+
+    def mode_ratio(self, warm: dict[str, WarmRow]) -> float:
+        """`row`'s req/s against the in-process mode: the mean of the in-process service and its
+        twin (both ratios to the first, 1 and the twin's), or the first alone without a twin."""
+        ratio = warm[self.row].rps_ratio
+        assert ratio is not None
+        if self.twin is None:
+            return ratio
+        twin = warm[self.twin].rps_ratio
+        assert twin is not None
+        return ratio / ((1 + twin) / 2)
 
     @property
     def redis_command_count(self) -> int:

@@ -81,3 +81,18 @@ def with_conditional(
         warm={**report.warm, "service:ndays-304": not_modified},
         conditional=Conditional("/ndays", ETAG, checks, previous),
     )
+
+
+def with_twin(report: Report, redis_ratio: float, twin_ratio: float) -> Report:
+    """`report` as if an in-process twin had been measured too: REDIS_URL set at `redis_ratio`
+    of the in-process service, the twin at `twin_ratio`."""
+    shared, warm = report.shared_store, report.warm
+    assert shared is not None
+    assert shared.warm is not None
+    assert warm is not None
+    in_process = warm["service:ndays"]
+    redis = replace(warm["service-redis:ndays"], rps_ratio=redis_ratio)
+    twin = replace(in_process, rps=in_process.rps * twin_ratio, rps_ratio=twin_ratio)
+    warm = {**warm, "service-redis:ndays": redis, "service-twin:ndays": twin}
+    counted = replace(shared.warm, twin="service-twin:ndays")
+    return replace(report, warm=warm, shared_store=replace(shared, warm=counted))

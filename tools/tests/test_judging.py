@@ -8,7 +8,7 @@ import pytest
 
 from bench.judging import issue5, issue9, issue11, issue12, judged
 from bench.results import ComparedLoad, OlderCode, Report, SharedStore, Target
-from tests.recorded import RECORDED, recorded, with_conditional
+from tests.recorded import RECORDED, recorded, with_conditional, with_twin
 
 
 def verdicts(targets: list[Target]) -> dict[str, bool | None]:
@@ -184,6 +184,25 @@ def test_the_redis_warm_ratio_is_judged_against_the_in_process_service(
     redis_run: Report, ratio: float, met: bool
 ) -> None:
     assert verdict(issue11(with_ratio(redis_run, ratio)), WARM_RATIO).met is met
+
+
+@pytest.mark.parametrize(
+    ("redis_ratio", "twin_ratio", "met"),
+    [
+        (0.93, 0.92, True),  # the twin is as far off: the gap is the second process's, not Redis's
+        (0.95, 1.0, True),
+        (0.94, 1.0, False),
+        (1.0, 1.12, False),  # a faster twin raises the bar: 1.0 / 1.06 = 0.943
+    ],
+)
+def test_with_a_twin_the_redis_ratio_is_judged_against_the_in_process_mode(
+    redis_run: Report, redis_ratio: float, twin_ratio: float, met: bool
+) -> None:
+    target = verdict(issue11(with_twin(redis_run, redis_ratio, twin_ratio)), WARM_RATIO)
+    assert target.met is met
+    mode = redis_ratio / ((1 + twin_ratio) / 2)
+    assert target.figure.startswith(f"{mode:.2f}x (")
+    assert f"the first alone, whose twin made {twin_ratio:.2f}x" in target.figure
 
 
 def test_a_redis_command_during_the_warm_rounds_is_not_met(redis_run: Report) -> None:

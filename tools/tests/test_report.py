@@ -12,7 +12,7 @@ from bench.cli import read_before
 from bench.judging import judged
 from bench.report import NOTES_MARKER, TEMPLATES, kept_notes, render
 from bench.results import Before, ComparedLoad, Report, SharedStore
-from tests.recorded import ETAG, FIXTURES, RECORDED, recorded, with_conditional
+from tests.recorded import ETAG, FIXTURES, RECORDED, recorded, with_conditional, with_twin
 
 
 @pytest.mark.parametrize("name", RECORDED)
@@ -185,6 +185,24 @@ def test_the_redis_section_shows_both_services_and_what_the_store_saw(redis_run:
         "| SHARED0 | 3 | 0 | MISS 500 | 151.1 |",
         "| SHARED0 | 298 | 0.6 | del 3, get 116, mget 60, psetex 3, pttl 116 | 160 | 3 |",
         "| cold stampede across 3 processes: exactly one upstream call |",
+    )
+    assert [line for line in expected if line not in section] == []
+
+
+def test_with_a_twin_the_redis_section_shows_it_and_the_in_process_mode(
+    redis_run: Report,
+) -> None:
+    text = render(judged(with_twin(redis_run, 0.93, 0.92)), "")
+    section = text.split("## Issue 11: the shared store (REDIS_URL)")[1]
+    expected = (
+        "So is a third, the in-process twin",
+        "| in-process twin | 6,422 |",
+        "| REDIS_URL set ÷ in-process | 0.93x | - |",
+        "| in-process twin ÷ in-process | 0.92x | - |",
+        "| REDIS_URL set ÷ in-process mode (mean of the two) | 0.97x | - |",
+        "| warm /ndays with REDIS_URL set ≥ 0.95x the in-process req/s | 0.97x (7,847 against "
+        "the mean of 6,980 and its twin's 6,422 req/s: 0.93x the first alone, whose twin made "
+        "0.92x, same rounds; 0 errors) | met |",
     )
     assert [line for line in expected if line not in section] == []
 

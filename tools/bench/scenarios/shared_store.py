@@ -2,7 +2,11 @@
 
 Warm: a second service, configured as the in-process one but with REDIS_URL, primed as it is
 (every spread path once) and measured in the same warm rounds, next to the in-process
-service's `/ndays`, which its row is compared with (rounds.py). From before the warm-up to after
+service's `/ndays`, which its row is compared with (rounds.py). A third, the in-process twin,
+is the in-process service again, in a process of its own: two processes of the same code differ
+by several per cent on this kind of machine (memory layout, the core the scheduler picks), so
+the in-process mode is the mean of the two, and the twin's own ratio shows the spread that
+process alone makes. From before the warm-up to after
 the rounds, the redis-server's own counters (INFO commandstats) must not move: a warm hit is
 answered by the first tier, process memory, and never touches the store. One request before
 and one after the rounds show X-Cache HIT.
@@ -46,6 +50,7 @@ from bench.upstream_control import FakeUpstream
 from bench.workload import SHARED_COLD_PREFIX, SHARED_WARM_UP_PREFIX, cold_symbol
 
 SERVICE_NAME = "service-redis"  # its rows in the warm table: "service-redis:ndays"
+TWIN_NAME = "service-twin"  # the in-process service again, in a process of its own
 SERVICES = 3  # processes sharing the store in the stampede
 MISSING = "no redis-server on PATH (apt-get install redis-server)"
 STORE_LOGGER = b'"logger":"stock_ticker.service.shared.link"'  # "unreachable" is its warning
@@ -82,6 +87,7 @@ class WarmWithRedis:
 
     redis: ServerProcess
     service: ServerProcess
+    twin: ServerProcess
     upstream: FakeUpstream
     _before: tuple[str | None, dict[str, int], int] | None = field(default=None, repr=False)
 
@@ -92,18 +98,22 @@ class WarmWithRedis:
         service = fleet.service(upstream.url, {"REDIS_URL": redis_url(redis)}, name=SERVICE_NAME)
         service.start()
         primed = prime(service)  # as the in-process one: its cache holds the same entries
+        twin = fleet.service(upstream.url, name=TWIN_NAME)
+        twin.start()
+        prime(twin)
         say(
             f"{server_version(redis.port)} on port {redis.port}; {service.name} primed: "
-            f"X-Cache {primed.x_cache}"
+            f"X-Cache {primed.x_cache}; {twin.name} primed"
         )
-        return cls(redis, service, upstream)
+        return cls(redis, service, twin, upstream)
 
     def measures(self, service: ServerProcess, baseline: ServerProcess) -> list[Measure]:
-        """The in-process `/ndays` (and its baseline), then the same load with REDIS_URL set,
-        compared with it: next to each other in every round."""
+        """The in-process `/ndays` (and its baseline), then the same load with REDIS_URL set and
+        on the in-process twin, each compared with it: next to each other in every round."""
         reference, in_process = ndays_measures(service, baseline)
         with_redis = Measure(self.service, NDAYS, "warm /ndays, REDIS_URL set", in_process.key)
-        return [reference, in_process, with_redis]
+        twin = Measure(self.twin, NDAYS, "warm /ndays, in-process twin", in_process.key)
+        return [reference, in_process, with_redis, twin]
 
     def begin(self) -> None:
         """Before the warm-up: what the store and the upstream have seen so far."""
@@ -122,6 +132,7 @@ class WarmWithRedis:
         result = SharedWarm(
             row=f"{self.service.name}:{NDAYS.key}",
             compared_with=f"service:{NDAYS.key}",
+            twin=f"{self.twin.name}:{NDAYS.key}",
             x_cache_before=x_cache_before,
             x_cache_after=x_cache_after,
             redis_commands=moved,
