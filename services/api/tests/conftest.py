@@ -5,6 +5,7 @@ their folder (`-m "not e2e"` runs the in-process tests alone)."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from types import SimpleNamespace
 from typing import Any, cast
@@ -85,10 +86,13 @@ def make_client(
     """Build the real app with `settings` and a fake clock, and a client for it."""
 
     async def make(
-        settings: Settings, *, provider: PriceProvider | None = None
+        settings: Settings,
+        *,
+        provider: PriceProvider | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> TestClient[web.Request, web.Application]:
         def quotes(p: PriceProvider, s: Settings, m: Metrics) -> Quotes:
-            return Quotes(p, s, m, clock=clock, sleep=clock.sleep)
+            return Quotes(p, s, m, clock=clock, wall=wall, sleep=clock.sleep)
 
         factory = None if provider is None else (lambda _session: provider)
         app = create_app(settings, provider_factory=factory, quotes_factory=quotes)

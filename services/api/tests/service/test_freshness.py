@@ -32,6 +32,10 @@ def ny(when: str) -> float:
         ("2026-12-04", "2026-12-05 12:00", "2026-12-07 16:30"),  # Saturday: until Monday
         ("2026-11-30", "2026-12-01 11:00", "2026-12-01 16:30"),  # Tuesday morning
         ("2026-11-25", "2026-11-26 12:00", "2026-11-27 13:30"),  # Thanksgiving: early close
+        # A newest bar dated on a day with no session: the next one after it is still due.
+        ("2026-12-05", "2026-12-06 12:00", "2026-12-07 16:30"),  # a Saturday
+        ("2026-12-25", "2026-12-26 12:00", "2026-12-28 16:30"),  # Christmas
+        ("2026-12-24", "2026-12-24 13:45", "2026-12-28 16:30"),  # after Christmas Eve's 13:30
     ],
 )
 def test_a_series_with_the_newest_due_bar_is_fresh_until_the_next_is_due(

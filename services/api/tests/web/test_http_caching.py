@@ -3,13 +3,16 @@ If-None-Match or If-Modified-Since, and RFC 5861 windows in Cache-Control."""
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import hashlib
 
 import pytest
 
 from stock_ticker.config import Settings
+from stock_ticker.domain.market import NEW_YORK
 from tests.conftest import ClientFactory, live_settings
+from tests.support import builders
 from tests.support.builders import series_body
 from tests.support.clock import FakeClock
 from tests.support.fake_upstream import FakeAlphaVantage, Reply
@@ -113,3 +116,36 @@ async def test_cache_control_announces_the_services_own_stale_windows(
     assert (
         await client.get("/ndays", headers={"If-None-Match": fresh.headers["ETag"]})
     ).status == 304
+
+
+async def test_under_the_market_policy_max_age_runs_to_the_next_bar_and_a_304_says_the_same(
+    make_client: ClientFactory, fake_upstream: Upstream, clock: FakeClock
+) -> None:
+    """Friday's bar on Saturday at noon: fresh until Monday's close plus the delay, 52.5 hours,
+    told to clients as they ask; a 304 carries the same Cache-Control as the 200."""
+    fake, host = fake_upstream
+    fridays = ["2026-12-04", "2026-12-03", "2026-12-02", "2026-12-01", "2026-11-30"]
+    rows = {day: builders.row(close) for day, close in zip(fridays, CLOSES, strict=False)}
+    fake.script(
+        "MSFT", Reply(builders.daily_doc(rows, meta_data=builders.meta("MSFT", fridays[0])))
+    )
+    saturday_noon = dt.datetime(2026, 12, 5, 12, tzinfo=NEW_YORK).timestamp()
+    started = clock.now
+    settings = live_settings(host, refresh_policy="market")
+    client = await make_client(settings, wall=lambda: saturday_noon + clock.now - started)
+    first = await client.get("/ndays")
+    assert first.headers["X-Cache"] == "MISS"
+    assert first.headers["Cache-Control"].split(",")[0] == "max-age=189000"
+    clock.advance(3600)
+    hit = await client.get("/ndays")
+    assert hit.headers["X-Cache"] == "HIT"
+    assert hit.headers["Cache-Control"].split(",")[0] == "max-age=185400"
+    for condition in (
+        {"If-None-Match": hit.headers["ETag"]},
+        {"If-Modified-Since": hit.headers["Last-Modified"]},
+    ):
+        not_modified = await client.get("/ndays", headers=condition)
+        assert not_modified.status == 304
+        for header in ("Cache-Control", "ETag", "Last-Modified", "X-Cache"):
+            assert not_modified.headers[header] == hit.headers[header], header
+    assert fake.total_calls == 1
