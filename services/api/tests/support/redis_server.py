@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
+import subprocess
 from pathlib import Path
 
 import redis.asyncio
 
-from .processes import ServerProcess, free_port
+from .processes import Readiness, ServerProcess, free_port
 from .programs import require
 
 CANDIDATES = ("/usr/bin/redis-server", "/usr/sbin/redis-server")
@@ -34,6 +36,35 @@ def answers_ping(port: int) -> bool:
     return reply.startswith((b"+PONG", b"-NOAUTH"))
 
 
+def answers_ping_over_tls(certificate: Path) -> Readiness:
+    """Ready: PONG over TLS, from a server whose certificate `certificate` is (or signed)."""
+    context = ssl.create_default_context(cafile=str(certificate))
+
+    def ready(port: int) -> bool:
+        try:
+            with (
+                socket.create_connection(("127.0.0.1", port), timeout=1.0) as raw,
+                context.wrap_socket(raw, server_hostname="127.0.0.1") as sock,
+            ):
+                sock.sendall(b"PING\r\n")
+                return sock.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    return ready
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made by openssl in `directory`."""
+    openssl = require("openssl", "/usr/bin/openssl")
+    certificate, key = directory / "redis.crt", directory / "redis.key"
+    argv = [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+    argv += ["-nodes", "-keyout", str(key), "-out", str(certificate), "-days", "1"]
+    argv += ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run(argv, check=True, capture_output=True)
+    return certificate, key
+
+
 def redis_process(
     binary: str,
     directory: Path,
@@ -42,17 +73,27 @@ def redis_process(
     port: int | None = None,
     appendonly: bool = False,
     password: str | None = None,
+    tls: tuple[Path, Path] | None = None,
     name: str = "redis-server",
 ) -> ServerProcess:
     """redis-server on 127.0.0.1 only, its files in `directory`, no snapshots; with `appendonly`
-    its data survives a SIGTERM and a start again."""
+    its data survives a SIGTERM and a start again. With `tls` (certificate, key) it speaks TLS
+    only, on `port`, and asks clients for no certificate."""
     port = free_port() if port is None else port
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
+    listen = ["--port", str(port)]
+    ready: Readiness = answers_ping
+    if tls is not None:
+        certificate, key = tls
+        listen = ["--port", "0", "--tls-port", str(port), "--tls-auth-clients", "no"]
+        listen += ["--tls-cert-file", str(certificate), "--tls-key-file", str(key)]
+        listen += ["--tls-ca-cert-file", str(certificate)]
+        ready = answers_ping_over_tls(certificate)
+    argv = [binary, *listen, "--bind", "127.0.0.1", "--dir", str(directory)]
     argv += ["--save", "", "--appendonly", "yes" if appendonly else "no", "--loglevel", "warning"]
     if password is not None:
         argv += ["--requirepass", password]
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
-    return ServerProcess(name, argv, env, log_path, port, answers_ping, signal.SIGTERM)
+    return ServerProcess(name, argv, env, log_path, port, ready, signal.SIGTERM)
 
 
 class RedisServer:
