@@ -179,6 +179,8 @@ def _warm(report: Report) -> str | None:
     shared = report.shared_store.warm if report.shared_store else None
     if shared is not None:
         cpu += "\n" + fill("warm_shared", title=report.warm[shared.row].title)
+        if shared.twin is not None:
+            cpu += "\n" + fill("warm_twin", title=report.warm[shared.twin].title)
     if report.older is not None:
         cpu += "\n" + fill("warm_older", prefix=TITLE_PREFIX, src=report.older.src)
     return fill(

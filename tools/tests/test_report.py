@@ -44,7 +44,7 @@ def test_every_placeholder_is_filled(
         older=compare_run.older,
     )
     everything = replace(
-        with_conditional(with_redis, cpu_304=30.0),
+        with_conditional(with_twin(with_redis, 1.0, 1.0), cpu_304=30.0),
         failure=issue9_run.failure,
         abandoned=issue9_run.abandoned,
         before=Before(
@@ -193,6 +193,7 @@ def test_with_a_twin_the_redis_section_shows_it_and_the_in_process_mode(
     redis_run: Report,
 ) -> None:
     text = render(judged(with_twin(redis_run, 0.93, 0.92)), "")
+    assert 'The row "warm /ndays (defaults)" is the in-process service again' in text
     section = text.split("## Issue 11: the shared store (REDIS_URL)")[1]
     expected = (
         "So is a third, the in-process twin",
