@@ -531,14 +531,6 @@ def _noise(shared: SharedStore) -> str:
     return "-" if around is None else f"{around.before[0]:.2f} before, {around.after[0]:.2f} after"
 
 
-TWIN_NOTE = (
-    " So is a third, the in-process twin: the in-process service again in a process of its\n"
-    "own, since two processes of the same code differ by several per cent on this kind of "
-    "machine.\nThe in-process mode is the mean of the two in-process processes; the twin's "
-    "own ratio is\nthe spread that a second process alone makes."
-)
-
-
 def _shared_warm(report: Report, shared: SharedStore) -> dict[str, object]:
     """The warm part's placeholders: the rows (two, or three with the twin) and their ratios,
     and what was counted."""
@@ -591,7 +583,7 @@ def _shared_warm(report: Report, shared: SharedStore) -> dict[str, object]:
         )
     return {
         "warm_rows": rows(lines),
-        "twin_note": "" if counted.twin is None else TWIN_NOTE,
+        "twin_note": "" if counted.twin is None else " " + fill("issue11_twin").rstrip("\n"),
         "commands": counted.redis_commands_text,
         "upstream_calls": counted.upstream_calls,
         "x_cache_before": counted.x_cache_before,

@@ -85,6 +85,7 @@ def test_every_placeholder_is_filled(
             "failure",
             "issue11",
             "issue11_skipped",
+            "issue11_twin",
             "issue5_targets",
             "issue9",
             "memory",
@@ -99,6 +100,7 @@ def test_every_placeholder_is_filled(
             "warm_loads",
             "warm_older",
             "warm_shared",
+            "warm_twin",
         ]
     )
 
