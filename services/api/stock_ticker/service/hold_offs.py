@@ -56,6 +56,10 @@ class MemoryHoldOffs:
             self._rests.popitem(last=False)
         return seconds
 
+    async def failures(self, symbol: str) -> int:
+        rest = self._rests.get(symbol)
+        return 0 if rest is None else rest.failures
+
     async def succeeded(self, symbol: str) -> None:
         self._rests.pop(symbol, None)
 

@@ -100,5 +100,8 @@ class HoldOffs(Protocol):
     async def failed(self, symbol: str, cause: Failure, at_least: float) -> float:
         """Start (or lengthen) the symbol's rest; return its length in seconds."""
 
+    async def failures(self, symbol: str) -> int:
+        """The symbol's consecutive failed refreshes (0 after a success, or none yet)."""
+
     async def succeeded(self, symbol: str) -> None:
         """A refresh worked: the next failure starts from the shortest rest again."""

@@ -196,19 +196,43 @@ async def test_a_refresh_makes_at_most_upstream_max_attempts(clock: FakeClock) -
     assert sample(metrics, "stock_api_upstream_requests_total", outcome="UpstreamUnavailable") == 2
 
 
+async def test_a_refresh_after_a_failed_one_probes_with_one_attempt(clock: FakeClock) -> None:
+    """An outage costs one call per rest, not UPSTREAM_MAX_ATTEMPTS; a success ends it."""
+    provider = ScriptedProvider()
+    quotes, _ = make(provider, clock, max_stale_seconds=0)  # the default: 2 attempts
+    provider.then("MSFT", [UpstreamUnavailable("500")] * 3)
+    with pytest.raises(UpstreamUnavailable):
+        await quotes.get("MSFT")
+    assert len(provider.calls) == 2  # not known to be failing yet: a retry may ride it out
+    for calls in (3, 4):
+        clock.advance(REST_CAP_SECONDS)
+        provider.then("MSFT", [UpstreamUnavailable("500")] * 2)
+        with pytest.raises(UpstreamUnavailable):
+            await quotes.get("MSFT")
+        assert len(provider.calls) == calls  # a probe: one attempt
+    clock.advance(REST_CAP_SECONDS)
+    provider.script["MSFT"].clear()
+    assert (await quotes.get("MSFT")).state is CacheState.MISS  # the probe that finds it back
+    clock.advance(61)
+    provider.then("MSFT", [UpstreamUnavailable("500")] * 2)
+    with pytest.raises(UpstreamUnavailable):
+        await quotes.get("MSFT")
+    assert len(provider.calls) == 5 + 2  # healthy again: two attempts
+
+
 async def test_attempts_that_never_reached_the_upstream_are_paced_but_not_counted(
     clock: FakeClock,
 ) -> None:
     provider = ScriptedProvider()
     quotes, metrics = make(provider, clock, upstream_daily_budget=2, upstream_rate_per_second=1.0)
     unreachable = UpstreamUnavailable("dns", reached=False)
-    provider.then("MSFT", [unreachable] * 4)
+    provider.then("MSFT", [unreachable] * 3)
     start = clock()
-    for _ in range(2):
+    for _ in range(2):  # two attempts, then a probe of one
         with pytest.raises(UpstreamUnavailable):
             await quotes.get("MSFT")
         clock.advance(REST_CAP_SECONDS)
-    assert len(provider.calls) == 4
+    assert len(provider.calls) == 3
     assert sample(metrics, "stock_api_upstream_budget_remaining_calls") == 2
     assert clock() - start >= 2 * REST_CAP_SECONDS + 1  # the retry waited for its paced slot
     provider.then("MSFT", [UpstreamUnavailable("500", transient=False)])

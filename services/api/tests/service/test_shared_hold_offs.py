@@ -88,8 +88,25 @@ async def test_a_failing_symbol_rests_on_every_replica_and_doubles_there(
     assert await client.pttl(REST_PREFIX + "MSFT") > 19_000
     provider.then("MSFT", [series()])
     await lapse(client, "MSFT")
+    assert await SharedHoldOffs(links(redis_url)).failures("MSFT") == 2  # the count is shared
     assert (await a.get("MSFT")).state is CacheState.MISS
     assert not await client.exists(FAILURES_PREFIX + "MSFT")  # the next failure starts at 10 s
+    assert await SharedHoldOffs(links(redis_url)).failures("MSFT") == 0
+
+
+async def test_a_replica_probes_a_symbol_another_saw_fail_with_one_attempt(
+    replicas: Replicas, redis_url: str, links: Links, clock: FakeClock
+) -> None:
+    provider = ScriptedProvider()
+    (a, _), (b, _) = await replicas(provider, 2, upstream_max_attempts=2)
+    provider.then("MSFT", [UpstreamUnavailable("500")] * 4)
+    with pytest.raises(UpstreamUnavailable):
+        await a.get("MSFT")
+    assert len(provider.calls) == 2
+    await lapse(links(redis_url).client, "MSFT")
+    with pytest.raises(UpstreamUnavailable):
+        await b.get("MSFT")
+    assert len(provider.calls) == 3
 
 
 async def test_while_the_store_is_down_the_process_keeps_its_own(
@@ -109,5 +126,6 @@ async def test_while_the_store_is_down_the_process_keeps_its_own(
     held = await holds.held()
     assert held is not None
     assert held.until == clock() + 60
+    assert await holds.failures("MSFT") == 2  # this process's own count
     await holds.succeeded("MSFT")
     assert await holds.resting("MSFT") is None

@@ -81,6 +81,13 @@ class SharedHoldOffs:
             return local
         return seconds
 
+    async def failures(self, symbol: str) -> int:
+        try:
+            counted = await self._link.run(lambda r: r.get(FAILURES_PREFIX + symbol))
+        except SharedStoreDown:
+            return await self._local.failures(symbol)
+        return 0 if counted is None else int(counted)
+
     async def succeeded(self, symbol: str) -> None:
         await self._local.succeeded(symbol)
         # If the store is down, the rest lapses by itself; the count is forgotten in a day.
