@@ -58,7 +58,7 @@ async def replicas(redis_url: str, clock: FakeClock) -> AsyncIterator[Replicas]:
 
 
 #: Commands may take this long here (the machine may be busy with other tests); the service's
-#: own default of 0.1 s is what tests/service/test_shared_link.py holds.
+#: own default of 0.1 s is what tests/service/shared/test_link.py holds.
 TEST_TIMEOUT_SECONDS = 0.5
 
 
