@@ -30,33 +30,31 @@ from stock_ticker.service.shared.link import RedisLink, SharedStoreDown
 
 CALLS_KEY = "stock-ticker:v1:budget:calls"
 PACE_KEY = "stock-ticker:v1:budget:next-slot"
-VERSION_KEY = "stock-ticker:v1:budget:version"
 
-#: KEYS: calls (sorted set, member = ticket, score = ms), next slot (ms), version (a count of
-#: the slots ever taken). ARGV: daily (0: no limit), spacing ms (0: no pace), longest wait ms
-#: (-1: only count), ticket.
-#: Returns {granted (1), refused by the day (0) or by the pace (-1); wait ms; calls left; the
-#: version that count belongs to}. The version orders the answers: a process with several
-#: reservations in flight on several connections may read their answers in another order than
-#: the store gave them, and must not show an older count over a newer one.
-#: The calls and version keys have no expiry (each call trims the calls): under
-#: `maxmemory-policy volatile-lru` the store may evict cache entries, which all expire, but
-#: never the day's count.
+#: KEYS: calls (sorted set, member = ticket, score = ms), next slot (ms). ARGV: daily (0: no
+#: limit), spacing ms (0: no pace), longest wait ms (-1: only count), ticket.
+#: Returns {granted (1), refused by the day (0) or by the pace (-1); wait ms; calls left; when,
+#: in microseconds of the store's clock}. The time orders the answers: a process with several
+#: reservations in flight on several connections may read them back in another order than the
+#: store ran them, and must not show an older count over a newer one. A clock, not a counter
+#: kept in the store, so that a store that lost its data (a new volume) is not taken for old.
+#: The calls key has no expiry (each call trims it): under `maxmemory-policy volatile-lru` the
+#: store may evict cache entries, which all expire, but never the day's count.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local at = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local daily, spacing, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local day = 86400000
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - day)
 local used = redis.call('ZCARD', KEYS[1])
-local version = tonumber(redis.call('GET', KEYS[3]) or 0)
-if max_wait < 0 then return {1, 0, daily - used, version} end
+if max_wait < 0 then return {1, 0, daily - used, at} end
 if daily > 0 and used >= daily then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, tonumber(oldest[2]) + day - now, 0, version}
+  return {0, tonumber(oldest[2]) + day - now, 0, at}
 end
 local start = math.max(now, tonumber(redis.call('GET', KEYS[2]) or now))
-if start - now > max_wait then return {-1, start - now, daily - used, version} end
+if start - now > max_wait then return {-1, start - now, daily - used, at} end
 if spacing > 0 then
   redis.call('SET', KEYS[2], string.format('%d', start + spacing), 'PX', start + spacing - now)
 end
@@ -64,8 +62,11 @@ if daily > 0 then
   redis.call('ZADD', KEYS[1], string.format('%d', start), ARGV[4])
   used = used + 1
 end
-return {1, start - now, daily - used, redis.call('INCR', KEYS[3])}
+return {1, start - now, daily - used, at}
 """
+#: An answer older than the newest one read by more than this is not late (no call lasts that
+#: long): the store's clock was set back, and its answers are taken from then on.
+CLOCK_SET_BACK_US = 60_000_000
 
 
 class SharedBudget:
@@ -89,9 +90,9 @@ class SharedBudget:
         self._fallback_daily = min(fallback_daily, daily) if daily else 0
         self._fallback = UpstreamBudget(rate_per_second, self._fallback_daily, clock)
         #: Calls left in the rolling day, as of the newest word this process had from the
-        #: store (the highest version it read).
+        #: store (by the store's clock, in microseconds).
         self._remaining = float(daily) if daily else float("inf")
-        self._version = -1
+        self._read_at = 0
 
     async def reserve(self, max_wait: float) -> Slot:
         if not self._daily and not self._spacing_ms:
@@ -136,12 +137,12 @@ class SharedBudget:
 
     async def _run(self, max_wait_ms: int, ticket: str) -> tuple[int, int]:
         args: list[int | str] = [self._daily, self._spacing_ms, max_wait_ms, ticket]
-        verdict, wait_ms, left, version = await self._link.run(
-            lambda r: self._script(keys=[CALLS_KEY, PACE_KEY, VERSION_KEY], args=args, client=r)
+        verdict, wait_ms, left, at = await self._link.run(
+            lambda r: self._script(keys=[CALLS_KEY, PACE_KEY], args=args, client=r)
         )
-        if self._daily and version >= self._version:
+        if self._daily and (at >= self._read_at or self._read_at - at > CLOCK_SET_BACK_US):
             self._remaining = float(left)
-            self._version = version
+            self._read_at = at
         return int(verdict), int(wait_ms)
 
     async def _reserve_fallback(self, max_wait: float) -> Slot:

@@ -120,6 +120,33 @@ async def test_an_older_count_read_after_a_newer_one_does_not_replace_it(
     assert shared.remaining_today() == 0
 
 
+async def test_a_store_that_lost_its_data_is_counted_afresh(
+    redis_server: RedisServer, links: Links
+) -> None:
+    """A new volume, say: the count starts again, and so does the gauge."""
+    link = links(redis_server.url)
+    shared = budget(link, daily=3)
+    await shared.reserve(0)
+    await shared.reserve(0)
+    assert shared.remaining_today() == 1
+    await link.client.flushall()
+    await shared.sync()
+    assert shared.remaining_today() == 3
+
+
+async def test_after_the_stores_clock_is_set_back_its_answers_are_taken(
+    redis_url: str, links: Links
+) -> None:
+    link = links(redis_url)
+    shared = budget(link, daily=3)
+    await shared.reserve(0)
+    seconds, micros = await link.client.time()
+    # As if the last answer had come from an hour ahead of the store's clock now.
+    shared._read_at = (seconds + 3600) * 1_000_000 + micros
+    await shared.reserve(0)
+    assert shared.remaining_today() == 1
+
+
 async def test_the_day_rolls_on_the_servers_clock(redis_url: str, links: Links) -> None:
     link = links(redis_url)
     seconds, micros = await link.client.time()
