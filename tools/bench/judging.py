@@ -326,19 +326,21 @@ def _shared_warm(shared: SharedStore, warm: dict[str, WarmRow], what: str) -> li
     assert row.rps_ratio is not None
     answered = f"X-Cache {counted.x_cache_before} before the rounds, {counted.x_cache_after} after"
     ratio = counted.mode_ratio(warm)
+    figure = f"{ratio:.2f}x"
     if counted.twin is None:
         against = f"{in_process.rps:,.0f} req/s"
     else:
+        figure += ", medians of per-round ratios"
         twin = warm[counted.twin]
         assert twin.rps_ratio is not None
         against = (
-            f"the mean of {in_process.rps:,.0f} and its twin's {twin.rps:,.0f} req/s: "
-            f"{row.rps_ratio:.2f}x the first alone, whose twin made {twin.rps_ratio:.2f}x"
+            f"the mean of {in_process.rps:,.0f} and its twin's {twin.rps:,.0f} req/s; by "
+            f"round, {row.rps_ratio:.2f}x the first alone, whose twin made {twin.rps_ratio:.2f}x"
         )
     return [
         Target(
             what,
-            f"{ratio:.2f}x ({row.rps:,.0f} against {against}, same rounds; {row.errors} errors)",
+            f"{figure} ({row.rps:,.0f} against {against}, same rounds; {row.errors} errors)",
             ratio >= SHARED_RPS_RATIO and row.errors == 0,
         ),
         Target(

@@ -92,7 +92,12 @@ def with_twin(report: Report, redis_ratio: float, twin_ratio: float) -> Report:
     assert warm is not None
     in_process = warm["service:ndays"]
     redis = replace(warm["service-redis:ndays"], rps_ratio=redis_ratio)
-    twin = replace(in_process, rps=in_process.rps * twin_ratio, rps_ratio=twin_ratio)
+    twin = replace(
+        in_process,
+        title="warm /ndays, in-process twin",
+        rps=in_process.rps * twin_ratio,
+        rps_ratio=twin_ratio,
+    )
     warm = {**warm, "service-redis:ndays": redis, "service-twin:ndays": twin}
     counted = replace(shared.warm, twin="service-twin:ndays")
     return replace(report, warm=warm, shared_store=replace(shared, warm=counted))

@@ -201,7 +201,7 @@ def test_with_a_twin_the_redis_ratio_is_judged_against_the_in_process_mode(
     target = verdict(issue11(with_twin(redis_run, redis_ratio, twin_ratio)), WARM_RATIO)
     assert target.met is met
     mode = redis_ratio / ((1 + twin_ratio) / 2)
-    assert target.figure.startswith(f"{mode:.2f}x (")
+    assert target.figure.startswith(f"{mode:.2f}x, medians of per-round ratios (")
     assert f"the first alone, whose twin made {twin_ratio:.2f}x" in target.figure
 
 

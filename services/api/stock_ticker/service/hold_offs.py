@@ -14,6 +14,9 @@ REST_BASE_SECONDS = 10.0
 REST_CAP_SECONDS = 300.0
 #: Symbols whose failure count is remembered; the oldest is forgotten first (`*` can admit any).
 MAX_REMEMBERED = 10_000
+#: A refresh this soon after the symbol's last failure is a probe (fetcher.py): long enough for
+#: clients asking through an outage to come back after the longest rest.
+PROBE_WINDOW_SECONDS = 2 * REST_CAP_SECONDS
 
 
 def rest_seconds(failures: int, at_least: float) -> float:
@@ -25,6 +28,7 @@ def rest_seconds(failures: int, at_least: float) -> float:
 class _Rest:
     hold: Hold
     failures: int
+    failed_at: float
 
 
 class MemoryHoldOffs:
@@ -51,14 +55,15 @@ class MemoryHoldOffs:
         previous = self._rests.pop(symbol, None)
         failures = 1 if previous is None else previous.failures + 1
         seconds = rest_seconds(failures, at_least)
-        self._rests[symbol] = _Rest(Hold(self._clock() + seconds, cause), failures)
+        now = self._clock()
+        self._rests[symbol] = _Rest(Hold(now + seconds, cause), failures, now)
         if len(self._rests) > MAX_REMEMBERED:
             self._rests.popitem(last=False)
         return seconds
 
-    async def failures(self, symbol: str) -> int:
+    async def failing(self, symbol: str) -> bool:
         rest = self._rests.get(symbol)
-        return 0 if rest is None else rest.failures
+        return rest is not None and self._clock() - rest.failed_at < PROBE_WINDOW_SECONDS
 
     async def succeeded(self, symbol: str) -> None:
         self._rests.pop(symbol, None)

@@ -100,8 +100,9 @@ class HoldOffs(Protocol):
     async def failed(self, symbol: str, cause: Failure, at_least: float) -> float:
         """Start (or lengthen) the symbol's rest; return its length in seconds."""
 
-    async def failures(self, symbol: str) -> int:
-        """The symbol's consecutive failed refreshes (0 after a success, or none yet)."""
+    async def failing(self, symbol: str) -> bool:
+        """Whether the symbol's last refresh failed, less than `PROBE_WINDOW_SECONDS` ago: its
+        next refresh probes an upstream known to be failing."""
 
     async def succeeded(self, symbol: str) -> None:
         """A refresh worked: the next failure starts from the shortest rest again."""

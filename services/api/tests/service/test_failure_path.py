@@ -11,7 +11,11 @@ import pytest
 
 from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service import BudgetExhausted, CacheState, Quotes, TooManyWaiting
-from stock_ticker.service.hold_offs import REST_BASE_SECONDS, REST_CAP_SECONDS
+from stock_ticker.service.hold_offs import (
+    PROBE_WINDOW_SECONDS,
+    REST_BASE_SECONDS,
+    REST_CAP_SECONDS,
+)
 from stock_ticker.service.ports import CachedSeries
 from stock_ticker.service.single_flight import SingleFlight
 from stock_ticker.upstream import (
@@ -218,6 +222,19 @@ async def test_a_refresh_after_a_failed_one_probes_with_one_attempt(clock: FakeC
     with pytest.raises(UpstreamUnavailable):
         await quotes.get("MSFT")
     assert len(provider.calls) == 5 + 2  # healthy again: two attempts
+
+
+async def test_a_refresh_long_after_a_failure_is_no_probe(clock: FakeClock) -> None:
+    """A blip an hour later is ridden out with a retry, as for a symbol that never failed."""
+    provider = ScriptedProvider()
+    quotes, _ = make(provider, clock, max_stale_seconds=0)
+    provider.then("MSFT", [UpstreamUnavailable("500")] * 2)
+    with pytest.raises(UpstreamUnavailable):
+        await quotes.get("MSFT")
+    clock.advance(PROBE_WINDOW_SECONDS)
+    provider.then("MSFT", [UpstreamUnavailable("blip")])
+    assert (await quotes.get("MSFT")).state is CacheState.MISS  # the retry got it
+    assert len(provider.calls) == 2 + 2
 
 
 async def test_attempts_that_never_reached_the_upstream_are_paced_but_not_counted(

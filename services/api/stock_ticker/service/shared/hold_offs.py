@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
-from stock_ticker.service.hold_offs import MemoryHoldOffs, rest_seconds
+from stock_ticker.service.hold_offs import PROBE_WINDOW_SECONDS, MemoryHoldOffs, rest_seconds
 from stock_ticker.service.ports import Failure, Hold
 from stock_ticker.service.shared.codec import decode_failure, encode_failure
 from stock_ticker.service.shared.link import RedisLink, SharedStoreDown
@@ -81,12 +81,13 @@ class SharedHoldOffs:
             return local
         return seconds
 
-    async def failures(self, symbol: str) -> int:
+    async def failing(self, symbol: str) -> bool:
+        # The count's expiry is set a day after each failure: what is left of it tells when.
         try:
-            counted = await self._link.run(lambda r: r.get(FAILURES_PREFIX + symbol))
+            left_ms = await self._link.run(lambda r: r.pttl(FAILURES_PREFIX + symbol))
         except SharedStoreDown:
-            return await self._local.failures(symbol)
-        return 0 if counted is None else int(counted)
+            return await self._local.failing(symbol)
+        return int(left_ms) > (FAILURES_TTL_SECONDS - PROBE_WINDOW_SECONDS) * 1000
 
     async def succeeded(self, symbol: str) -> None:
         await self._local.succeeded(symbol)

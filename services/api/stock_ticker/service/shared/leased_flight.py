@@ -101,7 +101,11 @@ class LeasedFlight:
                 return await call()
             if taken:
                 # Another replica may have refreshed and let go between our look and our take.
-                entry = await self._newer_than(key, known)
+                try:
+                    entry = await self._newer_than(key, known)
+                except BaseException:  # cancelled at shutdown, say: nobody waits for a lapse
+                    await self._let_go(lease, token)
+                    raise
                 if entry is not None:
                     await self._let_go(lease, token)
                     return entry

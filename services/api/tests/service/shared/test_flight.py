@@ -102,6 +102,32 @@ async def test_a_lease_taken_just_after_another_replica_refreshed_calls_nobody(
     assert not await links(redis_url).client.exists(LEASE_PREFIX + "MSFT")  # let go again
 
 
+async def test_a_holder_cancelled_before_it_refreshes_lets_the_lease_go(
+    replicas: Replicas,
+    redis_url: str,
+    links: Links,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Shutdown cancels a refresh that has just taken its lease: nobody waits for it to lapse."""
+    provider = ScriptedProvider()
+    ((quotes, _),) = await replicas(provider, 1)
+    flight = quotes._flight
+
+    async def cancelled(key: str, known: float) -> CachedSeries | None:
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(flight, "_newer_than", cancelled)
+
+    async def refresh() -> CachedSeries:
+        raise AssertionError("no refresh after the cancellation")
+
+    with pytest.raises(asyncio.CancelledError):
+        await flight.start("MSFT", refresh)
+    assert not await links(redis_url).client.exists(LEASE_PREFIX + "MSFT")
+    assert provider.calls == []
+
+
 async def test_a_holder_never_releases_a_lease_it_no_longer_holds(
     replicas: Replicas, redis_url: str, links: Links, clock: FakeClock
 ) -> None:

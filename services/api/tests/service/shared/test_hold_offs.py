@@ -9,8 +9,10 @@ import pytest
 from redis.asyncio import Redis
 
 from stock_ticker.service import CacheState
+from stock_ticker.service.hold_offs import PROBE_WINDOW_SECONDS
 from stock_ticker.service.shared.hold_offs import (
     FAILURES_PREFIX,
+    FAILURES_TTL_SECONDS,
     HOLD_KEY,
     REST_PREFIX,
     SharedHoldOffs,
@@ -88,10 +90,23 @@ async def test_a_failing_symbol_rests_on_every_replica_and_doubles_there(
     assert await client.pttl(REST_PREFIX + "MSFT") > 19_000
     provider.then("MSFT", [series()])
     await lapse(client, "MSFT")
-    assert await SharedHoldOffs(links(redis_url)).failures("MSFT") == 2  # the count is shared
+    assert await SharedHoldOffs(links(redis_url)).failing("MSFT")  # seen by every replica
     assert (await a.get("MSFT")).state is CacheState.MISS
     assert not await client.exists(FAILURES_PREFIX + "MSFT")  # the next failure starts at 10 s
-    assert await SharedHoldOffs(links(redis_url)).failures("MSFT") == 0
+    assert not await SharedHoldOffs(links(redis_url)).failing("MSFT")
+
+
+async def test_a_failure_minutes_old_is_failing_one_a_day_old_is_not(
+    redis_url: str, links: Links
+) -> None:
+    link = links(redis_url)
+    holds = SharedHoldOffs(link)
+    await holds.failed("MSFT", MalformedResponse("x"), at_least=0)
+    assert await holds.failing("MSFT")
+    counter = FAILURES_PREFIX + "MSFT"
+    await link.client.pexpire(counter, round(FAILURES_TTL_SECONDS - PROBE_WINDOW_SECONDS) * 1000)
+    assert not await holds.failing("MSFT")  # its last failure was PROBE_WINDOW_SECONDS ago
+    assert not await holds.failing("AAPL")  # never failed
 
 
 async def test_a_replica_probes_a_symbol_another_saw_fail_with_one_attempt(
@@ -126,6 +141,8 @@ async def test_while_the_store_is_down_the_process_keeps_its_own(
     held = await holds.held()
     assert held is not None
     assert held.until == clock() + 60
-    assert await holds.failures("MSFT") == 2  # this process's own count
+    assert await holds.failing("MSFT")  # by this process's own count
+    clock.advance(PROBE_WINDOW_SECONDS)
+    assert not await holds.failing("MSFT")  # a failure that long ago is no outage known
     await holds.succeeded("MSFT")
     assert await holds.resting("MSFT") is None
