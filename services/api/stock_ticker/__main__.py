@@ -32,9 +32,9 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         print(f"stock-ticker: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    if settings.web_concurrency > 1 and WORKER_FLAG not in environ:
-        return supervise(settings, environ)
     try:
+        if settings.web_concurrency > 1 and WORKER_FLAG not in environ:
+            return supervise(settings, environ)
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(serve(share_metrics(create_app(settings), settings, environ), settings))
     except ListenError as exc:

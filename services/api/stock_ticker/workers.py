@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from aiohttp import web
 
 from stock_ticker.config import Settings
 from stock_ticker.observability.aggregate import WorkerMetrics
+from stock_ticker.server import ListenError
 from stock_ticker.web.state import METRICS
 
 log = logging.getLogger(__name__)
@@ -90,8 +92,30 @@ def share_metrics(
     return app
 
 
+def check_address(settings: Settings) -> None:
+    """Raise `ListenError` unless HOST:PORT is free for this set of workers.
+
+    The workers listen with SO_REUSEPORT, which the kernel grants to any process of the same
+    user already listening the same way: a second set started on a busy port would quietly
+    share it with the first. A listener bound here without SO_REUSEPORT is refused instead, so
+    a port in use (or a HOST that is not ours) is one line before any worker starts.
+    """
+    try:
+        found = socket.getaddrinfo(
+            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        for family, kind, proto, _, address in found:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp does
+                probe.bind(address)
+    except OSError as exc:
+        raise ListenError(settings, exc) from None
+
+
 def supervise(settings: Settings, environ: Mapping[str, str]) -> int:
-    """Run the workers until a signal stops them; return the exit status."""
+    """Run the workers until a signal stops them; return the exit status. `ListenError` if
+    the address is not free (`check_address`), before any worker starts."""
+    check_address(settings)
     metrics_dir = tempfile.mkdtemp(prefix="stock-ticker-metrics-")
     try:
         return _supervise(settings, environ, metrics_dir)

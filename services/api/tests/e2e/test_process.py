@@ -231,22 +231,32 @@ def _start_failing(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.parametrize(
+    ("running_workers", "workers"),
+    [("1", "1"), ("1", "2"), ("2", "2")],
+    ids=["process-on-process", "workers-on-process", "workers-on-workers"],
+)
 async def test_a_port_in_use_exits_2_with_one_line_naming_port(
-    start_service: ServiceFactory,
+    start_service: ServiceFactory, running_workers: str, workers: str
 ) -> None:
-    running = await start_service({})
-    result = _start_failing({"HOST": "127.0.0.1", "PORT": str(running.port)})
+    """Workers on workers too: both sets listen with SO_REUSEPORT, and without the supervisor's
+    own check the second set would share the port with the first without a word."""
+    running = await start_service({"WEB_CONCURRENCY": running_workers})
+    env = {"HOST": "127.0.0.1", "PORT": str(running.port), "WEB_CONCURRENCY": workers}
+    result = _start_failing(env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"stock-ticker: PORT: cannot listen on 127.0.0.1:{running.port} (address already in use)"
     ]
+    assert '"message":"supervising workers"' not in result.stdout  # none was started
     assert API_KEY not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 @pytest.mark.parametrize("host", ["999.1.1.1", "192.0.2.1"], ids=["unresolvable", "not-ours"])
-def test_a_bad_host_exits_2_with_one_line_naming_host(host: str) -> None:
+def test_a_bad_host_exits_2_with_one_line_naming_host(host: str, workers: str) -> None:
     port = free_port()
-    result = _start_failing({"HOST": host, "PORT": str(port)})
+    result = _start_failing({"HOST": host, "PORT": str(port), "WEB_CONCURRENCY": workers})
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"stock-ticker: HOST: cannot listen on {host}:{port} (")
