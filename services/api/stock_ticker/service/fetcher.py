@@ -23,6 +23,7 @@ from stock_ticker.domain import PriceSeries
 from stock_ticker.observability.metrics import Metrics
 from stock_ticker.service.budget import Slot
 from stock_ticker.service.errors import BudgetExhausted, restated
+from stock_ticker.service.hold_offs import UPSTREAM
 from stock_ticker.service.ports import CallBudget, Failure, HoldOffs
 from stock_ticker.upstream import PriceProvider, UpstreamError, UpstreamRejected, UpstreamThrottled
 from stock_ticker.upstream.parsing import THROTTLE_RETRY_AFTER_SECONDS
@@ -72,7 +73,7 @@ class UpstreamFetcher:
         """The series, or `RefreshFailed` with what to tell clients and whether a call was made."""
         settings = self._settings
         deadline = self._clock() + settings.upstream_deadline_seconds
-        probing = await self._hold_offs.failing(symbol)
+        probing = await self._hold_offs.failing(symbol) or await self._hold_offs.failing(UPSTREAM)
         attempts = 1 if probing else settings.upstream_max_attempts
         attempt = 0
         failed: UpstreamError | None = None  # the last attempt's error, if any

@@ -17,6 +17,9 @@ MAX_REMEMBERED = 10_000
 #: A refresh this soon after the symbol's last failure is a probe (fetcher.py): long enough for
 #: clients asking through an outage to come back after the longest rest.
 PROBE_WINDOW_SECONDS = 2 * REST_CAP_SECONDS
+#: The name under which the upstream itself rests, like a symbol, while it is failing for all
+#: (no ticker can be spelt so).
+UPSTREAM = "*"
 
 
 def rest_seconds(failures: int, at_least: float) -> float:

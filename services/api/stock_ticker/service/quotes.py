@@ -14,7 +14,9 @@ fetcher's (`service/fetcher.py`).
   with the symbols the source said it has, if it named any (the sample data does).
 - After a failed refresh the symbol rests (10 s, doubling with each consecutive failure up to
   5 min, never shorter than the upstream asked): requests are answered at once, from the stale
-  copy or with the same problem and `Retry-After`, and nobody calls the upstream.
+  copy or with the same problem and `Retry-After`, and nobody calls the upstream. A transient
+  fault (5xx, timeout, no connection) is the upstream's: it rests too, holding off every call,
+  so an outage costs one probe per rest for all symbols together.
 - At most `MAX_WAITING_REQUESTS` requests wait on refreshes; the next is answered at once. A
   request whose client went away stops waiting; the refresh it joined goes on for the others.
 - With `REDIS_URL` the mechanisms are the deployment's (`service/shared/`), and a missing or
@@ -39,7 +41,7 @@ from stock_ticker.service.budget import UpstreamBudget
 from stock_ticker.service.errors import BudgetExhausted, TooManyWaiting, restated
 from stock_ticker.service.fetcher import RefreshFailed, UpstreamFetcher
 from stock_ticker.service.freshness import fresh_for
-from stock_ticker.service.hold_offs import MemoryHoldOffs
+from stock_ticker.service.hold_offs import UPSTREAM, MemoryHoldOffs
 from stock_ticker.service.memory_store import MemorySeriesStore
 from stock_ticker.service.ports import (
     CachedSeries,
@@ -322,19 +324,32 @@ class Quotes:
                         _unknown_key(symbol), error.available, settings.negative_cache_seconds
                     )
             elif failed.attempted:  # a hold-off or budget refusal is no failure of the symbol
+                asked_to_wait = error.retry_after is not None  # and is held off already
                 seconds = await self._hold_offs.failed(symbol, error, error.retry_after or 0.0)
                 error.retry_after = max(error.retry_after or 0.0, seconds)  # told from the start
                 log.info(
                     "symbol rests after a failed refresh",
                     extra={"symbol": symbol, "seconds": seconds},
                 )
+                if isinstance(error, UpstreamError) and error.transient and not asked_to_wait:
+                    await self._upstream_failing(error)
             raise error from None
         now, wall = self._clock(), self._wall()
         fresh = fresh_for(series, wall, settings)
         entry = CachedSeries(series, now, now + fresh, int(wall))
         await self._store.set(symbol, entry, fresh + settings.max_stale_seconds)
         await self._hold_offs.succeeded(symbol)
+        await self._hold_offs.succeeded(UPSTREAM)
         return entry
+
+    async def _upstream_failing(self, error: Failure) -> None:
+        """A transient fault (5xx, timeout, no connection) is the upstream's, not the symbol's:
+        every call holds off as the upstream itself rests (10 s, doubling with each failed
+        probe to 5 min, over on the first success). An outage then costs one call per rest for
+        the whole deployment, however many symbols clients ask for."""
+        seconds = await self._hold_offs.failed(UPSTREAM, error, 0.0)
+        await self._hold_offs.hold(seconds, error)
+        log.warning("upstream failing; holding off every call", extra={"seconds": seconds})
 
 
 @dataclass(frozen=True, slots=True)

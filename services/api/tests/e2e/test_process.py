@@ -34,11 +34,17 @@ async def test_every_status_through_the_real_process_and_no_key_anywhere(
     fake.script("UNKN", Reply(INVALID_CALL_BODY))
     fake.script("BADK", Reply(BAD_KEY_BODY))
     fake.script("THRO", Reply(DAILY_LIMIT_BODY))
-    fake.script("SLOW", Reply(stall=True))
-    service = await start_service(
-        live_env(host, UPSTREAM_TIMEOUT_SECONDS="0.3", UPSTREAM_DEADLINE_SECONDS="0.5")
+    fake.script("AAPL", Reply(stall=True))
+    service = await start_service(live_env(host))
+    # A timeout holds off every call of its process, like the throttle: one process each.
+    service_no_wildcard = await start_service(
+        live_env(
+            host,
+            ALLOWED_SYMBOLS="AAPL",
+            UPSTREAM_TIMEOUT_SECONDS="0.3",
+            UPSTREAM_DEADLINE_SECONDS="0.5",
+        )
     )
-    service_no_wildcard = await start_service(live_env(host, ALLOWED_SYMBOLS="AAPL"))
     cases = [
         (service.url, "GET", "/ndays", 200),
         (service.url, "GET", "/ndays?ndays=abc", 400),
@@ -47,7 +53,7 @@ async def test_every_status_through_the_real_process_and_no_key_anywhere(
         (service.url, "GET", "/nope", 404),
         (service.url, "POST", "/ndays", 405),
         (service.url, "GET", "/ndays?symbol=BADK", 502),
-        (service.url, "GET", "/ndays?symbol=SLOW", 504),
+        (service_no_wildcard.url, "GET", "/ndays?symbol=AAPL", 504),
         (service.url, "GET", "/ndays?symbol=THRO", 503),  # last: a throttle holds off all calls
         (service.url, "GET", "/metrics", 200),
     ]

@@ -75,8 +75,8 @@ class Fault:
     rest: float = REST_BASE_SECONDS
     #: Is the answer remembered for NEGATIVE_CACHE_SECONDS (an unknown symbol)?
     remembered: bool = False
-    #: Does the failure hold off every upstream call, not just this symbol's (a throttle, or an
-    #: HTTP 429/503 with Retry-After)?
+    #: Does the failure hold off every upstream call, not just this symbol's (a throttle, an
+    #: HTTP 429/503 with Retry-After, or a transient fault: the upstream itself rests)?
     throttle: bool = False
 
     @property
@@ -85,7 +85,9 @@ class Fault:
         return 0 if self.refuse else len(self.replies)
 
 
-def _unavailable(fault_id: str, detail: str, retry_after: int = 10, **kw: Any) -> Fault:
+def _unavailable(
+    fault_id: str, detail: str, retry_after: int = 10, *, throttle: bool = True, **kw: Any
+) -> Fault:
     return Fault(
         fault_id,
         503,
@@ -93,6 +95,7 @@ def _unavailable(fault_id: str, detail: str, retry_after: int = 10, **kw: Any) -
         "Upstream unavailable",
         detail,
         retry_after=retry_after,
+        throttle=throttle,
         **kw,
     )
 
@@ -134,10 +137,16 @@ FAULTS: list[Fault] = [
         (Reply(stall=True),),
         retry_after=int(REST_BASE_SECONDS),
         timeout=0.2,
+        throttle=True,
     ),
     _unavailable("connection-refused", "unreachable", refuse=True),
     _unavailable("reset-mid-body", "connection failed", replies=(Reply(reset=True),)),
-    _unavailable("closed-without-answer", "without answering", replies=(Reply(hang_up=True),)),
+    _unavailable(
+        "closed-without-answer",
+        "without answering",
+        replies=(Reply(hang_up=True),),
+        throttle=False,  # not transient: the request was sent, a second would be too
+    ),
     _unavailable("http-500", "HTTP 500", replies=(Reply(b"oops", status=500),)),
     _unavailable("http-502", "HTTP 502", replies=(Reply(b"bad gateway", status=502),)),
     _unavailable(

@@ -224,6 +224,37 @@ async def test_a_refresh_after_a_failed_one_probes_with_one_attempt(clock: FakeC
     assert len(provider.calls) == 5 + 2  # healthy again: two attempts
 
 
+async def test_a_transient_fault_rests_the_upstream_for_every_symbol(clock: FakeClock) -> None:
+    """An outage is the upstream's: one probe per rest for all symbols together, not per symbol;
+    the others get their stale copy (or the hold-off's answer) without a call or a rest."""
+    provider = ScriptedProvider()
+    quotes, _ = make(provider, clock)
+    for symbol in ("AAPL", "IBM"):
+        await quotes.get(symbol)
+    clock.advance(61)  # both expired
+    provider.then("MSFT", [UpstreamUnavailable("500")] * 2)
+    with pytest.raises(UpstreamUnavailable):
+        await quotes.get("MSFT")
+    assert len(provider.calls) == 2 + 2
+    assert (await quotes.get("AAPL")).state is CacheState.STALE
+    with pytest.raises(UpstreamUnavailable) as held:
+        await quotes.get("GOOG")
+    assert "holding off upstream calls" in held.value.detail
+    assert held.value.retry_after == REST_BASE_SECONDS
+    assert len(provider.calls) == 4
+    clock.advance(REST_BASE_SECONDS)
+    provider.then("AAPL", [UpstreamUnavailable("500")] * 2)
+    assert (await quotes.get("AAPL")).state is CacheState.STALE  # the probe: one attempt
+    assert len(provider.calls) == 5
+    assert (await quotes.get("IBM")).state is CacheState.STALE  # held off for 20 s now
+    assert len(provider.calls) == 5
+    clock.advance(2 * REST_BASE_SECONDS)
+    assert (await quotes.get("IBM")).state is CacheState.MISS  # back: the rest is over
+    provider.then("GOOG", [UpstreamUnavailable("blip")])
+    assert (await quotes.get("GOOG")).state is CacheState.MISS  # healthy again: it retried
+    assert len(provider.calls) == 5 + 1 + 2
+
+
 async def test_a_refresh_long_after_a_failure_is_no_probe(clock: FakeClock) -> None:
     """A blip an hour later is ridden out with a retry, as for a symbol that never failed."""
     provider = ScriptedProvider()
@@ -231,7 +262,7 @@ async def test_a_refresh_long_after_a_failure_is_no_probe(clock: FakeClock) -> N
     provider.then("MSFT", [UpstreamUnavailable("500")] * 2)
     with pytest.raises(UpstreamUnavailable):
         await quotes.get("MSFT")
-    clock.advance(PROBE_WINDOW_SECONDS)
+    clock.advance(PROBE_WINDOW_SECONDS + 1)
     provider.then("MSFT", [UpstreamUnavailable("blip")])
     assert (await quotes.get("MSFT")).state is CacheState.MISS  # the retry got it
     assert len(provider.calls) == 2 + 2

@@ -33,9 +33,9 @@ Links = Callable[..., RedisLink]
 
 
 async def lapse(client: Redis, symbol: str) -> None:
-    """Ten seconds pass for the store: the symbol's rest, and the failure its lease holder left
-    for the waiters, are over."""
-    await client.delete(REST_PREFIX + symbol, LEASE_PREFIX + symbol)
+    """Ten seconds pass for the store: the symbol's rest, the failure its lease holder left for
+    the waiters, and the hold-off of an upstream resting after a transient fault are over."""
+    await client.delete(REST_PREFIX + symbol, LEASE_PREFIX + symbol, HOLD_KEY)
 
 
 async def test_a_throttle_seen_by_one_replica_holds_off_every_replica(
