@@ -1,6 +1,7 @@
 """Issue 9: the first requests after expiry while the upstream answers HTTP 500 or hangs.
 
-Per case, a symbol of its own is fetched once (upstream answering), the upstream is switched to
+Per case, in a service process of its own (a failed refresh rests the upstream for every
+symbol), a symbol is fetched once (upstream answering), the upstream is switched to
 failing, the TTL is waited out, then 1 or 200 clients on open connections ask at once. Then the
 bench waits until the failing refresh is over and sends one more request, which should meet
 the symbol's rest: answered at once, no upstream call.
@@ -104,10 +105,13 @@ def failing_case(
 def failing_upstream(fleet: Fleet, upstream: FakeUpstream, options: Options) -> Failure:
     plan = [(mode, n) for mode in MODES for n in (1, options.failure_clients)]
     before = load_average()
-    service = start_service(fleet, upstream.url, [case_symbol(m, n) for m, n in plan])
-    try:
-        cases = [failing_case(service, upstream, mode, clients) for mode, clients in plan]
-    finally:
-        upstream.set_mode("ok")
-        service.stop()
+    cases = []
+    for mode, clients in plan:
+        # A failed refresh rests the upstream and holds off every call: a process per case.
+        service = start_service(fleet, upstream.url, [case_symbol(mode, clients)])
+        try:
+            cases.append(failing_case(service, upstream, mode, clients))
+        finally:
+            upstream.set_mode("ok")
+            service.stop()
     return Failure.of(cases, load_average_around(before))
