@@ -4,9 +4,9 @@ when trying again can help.
 A free key has 25 calls a day, so a refresh makes at most `UPSTREAM_MAX_ATTEMPTS` attempts
 (default 2), retries only transient faults (timeouts, 5xx/429, resets), and gives back the
 daily share of an attempt that never reached the upstream (name resolution, refused
-connection), which is still paced. A refresh of a symbol whose last refresh failed (minutes
-ago, `PROBE_WINDOW_SECONDS`) is a probe of an upstream known to be failing: it makes one
-attempt, since a retry a moment later rides out a blip, not an outage, and an outage would
+connection), which is still paced. A refresh minutes after the symbol's or the upstream's
+last failure (`PROBE_WINDOW_SECONDS`) is a probe of an upstream known to be failing: it makes
+one attempt, since a retry a moment later rides out a blip, not an outage, and an outage would
 otherwise spend two calls per rest.
 """
 
@@ -73,7 +73,7 @@ class UpstreamFetcher:
         """The series, or `RefreshFailed` with what to tell clients and whether a call was made."""
         settings = self._settings
         deadline = self._clock() + settings.upstream_deadline_seconds
-        probing = await self._hold_offs.failing(symbol) or await self._hold_offs.failing(UPSTREAM)
+        probing = await self._hold_offs.failing(symbol, UPSTREAM)
         attempts = 1 if probing else settings.upstream_max_attempts
         attempt = 0
         failed: UpstreamError | None = None  # the last attempt's error, if any

@@ -64,12 +64,14 @@ class MemoryHoldOffs:
             self._rests.popitem(last=False)
         return seconds
 
-    async def failing(self, symbol: str) -> bool:
-        rest = self._rests.get(symbol)
-        return rest is not None and self._clock() - rest.failed_at < PROBE_WINDOW_SECONDS
+    async def failing(self, *symbols: str) -> bool:
+        since = self._clock() - PROBE_WINDOW_SECONDS
+        rests = (self._rests.get(symbol) for symbol in symbols)
+        return any(rest is not None and rest.failed_at > since for rest in rests)
 
-    async def succeeded(self, symbol: str) -> None:
-        self._rests.pop(symbol, None)
+    async def succeeded(self, *symbols: str) -> None:
+        for symbol in symbols:
+            self._rests.pop(symbol, None)
 
     def _in_force(self, hold: Hold | None) -> Hold | None:
         return hold if hold is not None and self._clock() < hold.until else None

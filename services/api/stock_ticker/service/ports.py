@@ -100,9 +100,10 @@ class HoldOffs(Protocol):
     async def failed(self, symbol: str, cause: Failure, at_least: float) -> float:
         """Start (or lengthen) the symbol's rest; return its length in seconds."""
 
-    async def failing(self, symbol: str) -> bool:
-        """Whether the symbol's last refresh failed, less than `PROBE_WINDOW_SECONDS` ago: its
-        next refresh probes an upstream known to be failing."""
+    async def failing(self, *symbols: str) -> bool:
+        """Whether any of `symbols` last failed less than `PROBE_WINDOW_SECONDS` ago: a refresh
+        then probes an upstream known to be failing. One question, however many names."""
 
-    async def succeeded(self, symbol: str) -> None:
-        """A refresh worked: the next failure starts from the shortest rest again."""
+    async def succeeded(self, *symbols: str) -> None:
+        """A refresh worked: the next failure of each of `symbols` starts from the shortest
+        rest again."""

@@ -338,8 +338,7 @@ class Quotes:
         fresh = fresh_for(series, wall, settings)
         entry = CachedSeries(series, now, now + fresh, int(wall))
         await self._store.set(symbol, entry, fresh + settings.max_stale_seconds)
-        await self._hold_offs.succeeded(symbol)
-        await self._hold_offs.succeeded(UPSTREAM)
+        await self._hold_offs.succeeded(symbol, UPSTREAM)  # a success ends an outage too
         return entry
 
     async def _upstream_failing(self, error: Failure) -> None:

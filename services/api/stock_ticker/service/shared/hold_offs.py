@@ -81,19 +81,27 @@ class SharedHoldOffs:
             return local
         return seconds
 
-    async def failing(self, symbol: str) -> bool:
-        # The count's expiry is set a day after each failure: what is left of it tells when.
-        try:
-            left_ms = await self._link.run(lambda r: r.pttl(FAILURES_PREFIX + symbol))
-        except SharedStoreDown:
-            return await self._local.failing(symbol)
-        return int(left_ms) > (FAILURES_TTL_SECONDS - PROBE_WINDOW_SECONDS) * 1000
+    async def failing(self, *symbols: str) -> bool:
+        # A count's expiry is set a day after each failure: what is left of it tells when.
+        async def ages(r: Redis) -> list[int]:
+            async with r.pipeline(transaction=False) as pipe:
+                for symbol in symbols:
+                    pipe.pttl(FAILURES_PREFIX + symbol)
+                return [int(left_ms) for left_ms in await pipe.execute()]
 
-    async def succeeded(self, symbol: str) -> None:
-        await self._local.succeeded(symbol)
+        try:
+            left = await self._link.run(ages)
+        except SharedStoreDown:
+            return await self._local.failing(*symbols)
+        recent_ms = (FAILURES_TTL_SECONDS - PROBE_WINDOW_SECONDS) * 1000
+        return any(left_ms > recent_ms for left_ms in left)
+
+    async def succeeded(self, *symbols: str) -> None:
+        await self._local.succeeded(*symbols)
+        keys = [prefix + symbol for symbol in symbols for prefix in (REST_PREFIX, FAILURES_PREFIX)]
         # If the store is down, the rest lapses by itself; the count is forgotten in a day.
         with contextlib.suppress(SharedStoreDown):
-            await self._link.run(lambda r: r.delete(REST_PREFIX + symbol, FAILURES_PREFIX + symbol))
+            await self._link.run(lambda r: r.delete(*keys))
 
     async def _read(self, key: str) -> Hold | None:
         async def read(r: Redis) -> tuple[bytes | None, int]:

@@ -39,7 +39,7 @@ async def test_concurrent_misses_on_three_replicas_make_one_call(
     await arrived(provider, 1)
     client = links(redis_url).client
     while not all("MSFT" in q._flight for q, _ in fleet):  # every replica is waiting
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(0.005)  # polling their flights (the upstream is gated), not a race
     assert await client.exists(LEASE_PREFIX + "MSFT")
     fresh = series(close="3")
     provider.then("MSFT", [fresh])

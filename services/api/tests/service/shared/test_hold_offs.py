@@ -107,6 +107,10 @@ async def test_a_failure_minutes_old_is_failing_one_a_day_old_is_not(
     await link.client.pexpire(counter, round(FAILURES_TTL_SECONDS - PROBE_WINDOW_SECONDS) * 1000)
     assert not await holds.failing("MSFT")  # its last failure was PROBE_WINDOW_SECONDS ago
     assert not await holds.failing("AAPL")  # never failed
+    await holds.failed("*", MalformedResponse("x"), at_least=0)
+    assert await holds.failing("AAPL", "*")  # any of the names, in one round trip
+    await holds.succeeded("AAPL", "*")
+    assert not await link.client.exists(FAILURES_PREFIX + "*")
 
 
 async def test_a_replica_probes_a_symbol_another_saw_fail_with_one_attempt(

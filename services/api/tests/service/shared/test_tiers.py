@@ -73,7 +73,7 @@ async def test_a_stampede_asks_the_shared_store_once_not_once_per_request(
     late = asyncio.create_task(quotes.get("MSFT"))
     async with asyncio.timeout(10):
         while quotes.waiting < 301:  # the late request reached the refresh in flight
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # one loop turn for it: polling the count, bounded above
     assert await commands(client) - in_flight == 1  # only the counting itself
     provider.opened.set()
     answers = await asyncio.gather(*first, late)
